@@ -1,0 +1,58 @@
+"""The `kubectl ds` command line. Nothing here connects to a cluster or imports the client."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from kubectl_ds import __version__
+from kubectl_ds.commands.diff import diff
+from kubectl_ds.commands.why import why
+from kubectl_ds.env import Env
+from kubectl_ds.errors import DsError, ExitCode
+from kubectl_ds.options import global_options
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="kubectl-ds", message="%(prog)s %(version)s")
+@global_options
+@click.pass_context
+def root(ctx, **kwargs):
+    """Answer the questions people have about DaemonSets.
+
+    \b
+    why NODE      would each DaemonSet run on NODE, and if not, exactly why
+    diff [NAME]   desired nodes against actual pods: missing, misscheduled, duplicates...
+    """
+    if ctx.obj is None:
+        ctx.obj = Env()
+    ctx.meta["kubectl_ds.options"] = {k: v for k, v in kwargs.items() if v is not None}
+
+
+for command in (why, diff):
+    root.add_command(command)
+
+
+def main(argv=None) -> None:
+    """Entry point: runs the CLI, turning every expected failure into one `error:` line."""
+    try:
+        rc = root.main(args=argv, prog_name="kubectl ds", standalone_mode=False, obj=None)
+    except DsError as err:
+        click.echo(f"error: {err.message}", err=True)
+        sys.exit(err.exit_code)
+    except click.exceptions.Exit as ex:
+        sys.exit(ex.exit_code)
+    except click.ClickException as err:
+        click.echo(f"error: {err.format_message()}", err=True)
+        sys.exit(ExitCode.CANNOT_ANSWER)
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        sys.exit(ExitCode.CANNOT_ANSWER)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    sys.exit(rc or 0)

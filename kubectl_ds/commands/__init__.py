@@ -1,0 +1,1 @@
+"""One module per subcommand: options -> source -> core -> render. No decisions here."""

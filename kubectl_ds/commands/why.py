@@ -1,0 +1,65 @@
+"""`kubectl ds why NODE`: would each DaemonSet run on the node, and if not, why."""
+
+from __future__ import annotations
+
+import click
+
+from kubectl_ds.commands.common import color, echo, find_daemonset, open_source, scope_namespace
+from kubectl_ds.core.node_report import MISSING, PENDING, explain_node
+from kubectl_ds.core.revisions import target_node
+from kubectl_ds.options import global_options, pop_options
+from kubectl_ds.render import render
+
+EXAMPLES = """
+\b
+Examples:
+  # Every DaemonSet (all namespaces): does it run on worker-3, should it, and why not
+  kubectl ds why worker-3
+\b
+  # One DaemonSet, as JSON
+  kubectl ds why worker-3 -d log-agent -n logging -o json
+\b
+  # Offline, from a dump (kubectl get nodes,daemonsets,pods,controllerrevisions,events -A -o json)
+  kubectl ds why worker-3 --snapshot dump.json
+"""
+
+
+@click.command(epilog=EXAMPLES)
+@click.argument("node_name", metavar="NODE")
+@click.option("-d", "--daemonset", "ds_name", metavar="NAME", help="Only this DaemonSet.")
+@global_options
+@click.pass_context
+def why(ctx, node_name, ds_name, **kwargs):
+    """Explain why DaemonSets do or do not run on NODE."""
+    opts = pop_options(ctx, kwargs)
+    source = open_source(ctx, opts)
+    node = source.node(node_name)
+    if ds_name:
+        daemonsets = [find_daemonset(source, opts, ds_name)]
+        ns = daemonsets[0]["metadata"].get("namespace")
+    else:
+        ns = scope_namespace(opts, source, default_all=True)
+        daemonsets = source.daemonsets(ns, opts.selector)
+    # pods bound to the node (every namespace: they all use its resources), and unbound pods
+    # aimed at it through the controller's injected affinity
+    pods = source.pods(None, field_selector=f"spec.nodeName={node_name}")
+    pods += [p for p in source.pods(ns, field_selector="spec.nodeName=") if target_node(p) == node_name]
+    revisions = source.revisions(ns)
+    now = ctx.find_root().obj.clock()
+    report = explain_node(node, daemonsets, pods, [], revisions, now)
+    events = _events_for(source, report)
+    if events:
+        report = explain_node(node, daemonsets, pods, events, revisions, now)
+    echo(ctx, render(report, opts.output, color(ctx)))
+
+
+def _events_for(source, report):
+    """Events only where they explain something: Pending pods and missing pods."""
+    events = []
+    for e in report.entries:
+        if e.state == PENDING and e.pod:
+            events += source.events(e.pod.namespace,
+                                    f"involvedObject.kind=Pod,involvedObject.name={e.pod.name}")
+        elif e.state == MISSING:
+            events += source.events(e.namespace, f"involvedObject.kind=DaemonSet,involvedObject.name={e.name}")
+    return events

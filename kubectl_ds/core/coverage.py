@@ -1,0 +1,121 @@
+"""`diff`: the DaemonSet's desired node set against where its pods actually are.
+
+The counters reproduce updateDaemonSetStatus (kubernetes v1.33 pkg/controller/daemon): over
+existing nodes only, a node is desired when shouldRun holds, scheduled when it has at least
+one daemon pod (Pending, terminating and Failed pods included), and ready / available /
+updated are judged on the node's oldest pod.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+
+from kubectl_ds.core.eligibility import evaluate
+from kubectl_ds.core.objects import deleting, get_in, labels, name, namespace
+from kubectl_ds.core.revisions import (HASH_LABEL, allows_surge, current_hash, is_available,
+                                       is_orphan_candidate, is_pod_updated, is_ready, pods_by_node,
+                                       template_generation)
+
+STATUS_FIELDS = ("desiredNumberScheduled", "currentNumberScheduled", "numberMisscheduled",
+                 "numberReady", "numberAvailable", "updatedNumberScheduled", "numberUnavailable")
+
+
+@dataclass(frozen=True)
+class Coverage:
+    namespace: str
+    name: str
+    desired: Tuple[str, ...]
+    actual: Tuple[str, ...]
+    missing: Tuple[str, ...]
+    misscheduled: Tuple[str, ...]
+    evicting: Tuple[str, ...]          # misscheduled nodes whose pod the controller deletes
+    duplicates: Tuple[str, ...]
+    outdated: Tuple[str, ...]
+    unready: Tuple[str, ...]
+    orphans: Tuple[str, ...]           # pods the DaemonSet would adopt (no controller, selector matches)
+    unknown_nodes: Tuple[str, ...]     # daemon pods aimed at nodes that do not exist
+    current_hash: str
+    computed: Mapping[str, int] = field(default_factory=dict)
+    reported: Mapping[str, Optional[int]] = field(default_factory=dict)
+    generation_observed: bool = True
+
+    @property
+    def in_sync(self) -> bool:
+        return not (self.missing or self.misscheduled or self.duplicates)
+
+    @property
+    def status_stale(self) -> bool:
+        return not self.generation_observed or any(
+            self.reported.get(k) is not None and self.reported.get(k) != v for k, v in self.computed.items())
+
+
+def diff(ds: Mapping, nodes: Iterable[Mapping], pods: Iterable[Mapping], revisions: Iterable[Mapping],
+         now: datetime) -> Coverage:
+    """Compare the nodes where `ds` should run with the nodes where its pods are."""
+    nodes = list(nodes)
+    pods = list(pods)
+    node_names = {name(n) for n in nodes}
+    by_node = pods_by_node(ds, pods)
+    cur = current_hash(ds, revisions)
+    tgen = template_generation(ds)
+    mrs = int(get_in(ds, "spec", "minReadySeconds", default=0) or 0)
+    surge = allows_surge(ds)
+    desired, missing, mis, evicting, dups, outdated, unready = [], [], [], [], [], [], []
+    counts = dict.fromkeys(STATUS_FIELDS, 0)
+    for node in nodes:
+        n = name(node)
+        verdict = evaluate(node, ds)
+        on_node = by_node.get(n, [])
+        if verdict.should_run:
+            desired.append(n)
+            counts["desiredNumberScheduled"] += 1
+        if not on_node:
+            if verdict.should_run:
+                missing.append(n)
+            continue
+        if _is_duplicate(on_node, cur, surge):
+            dups.append(n)
+        if not verdict.should_run:
+            counts["numberMisscheduled"] += 1
+            mis.append(n)
+            if not verdict.should_continue_running:
+                evicting.append(n)
+            continue
+        oldest = on_node[0]
+        counts["currentNumberScheduled"] += 1
+        if is_ready(oldest):
+            counts["numberReady"] += 1
+        else:
+            unready.append(n)
+        if is_available(oldest, mrs, now):
+            counts["numberAvailable"] += 1
+        if is_pod_updated(oldest, cur, tgen):
+            counts["updatedNumberScheduled"] += 1
+        elif cur or tgen is not None:
+            outdated.append(n)
+    counts["numberUnavailable"] = counts["desiredNumberScheduled"] - counts["numberAvailable"]
+    status = ds.get("status") or {}
+    observed = int(status.get("observedGeneration") or 0) >= int(get_in(ds, "metadata", "generation", default=0) or 0)
+    return Coverage(
+        namespace=namespace(ds), name=name(ds), desired=tuple(sorted(desired)),
+        actual=tuple(sorted(n for n in by_node if n in node_names)), missing=tuple(sorted(missing)),
+        misscheduled=tuple(sorted(mis)), evicting=tuple(sorted(evicting)), duplicates=tuple(sorted(dups)),
+        outdated=tuple(sorted(outdated)), unready=tuple(sorted(unready)),
+        orphans=tuple(sorted(name(p) for p in pods if is_orphan_candidate(ds, p))),
+        unknown_nodes=tuple(sorted(n for n in by_node if n not in node_names)),
+        current_hash=cur, computed=counts,
+        reported={k: status.get(k, 0 if k != "numberUnavailable" else None) for k in STATUS_FIELDS},
+        generation_observed=observed)
+
+
+def _is_duplicate(on_node: List[Mapping], cur: str, surge: bool) -> bool:
+    """More than one live pod on the node, except surge's one-old-one-new pair."""
+    live = [p for p in on_node if not deleting(p)]
+    if len(live) <= 1:
+        return False
+    if surge and len(live) == 2 and cur:
+        hashes = [labels(p).get(HASH_LABEL) == cur for p in live]
+        return hashes.count(True) != 1
+    return True

@@ -1,0 +1,137 @@
+"""Would the DaemonSet controller run a DaemonSet's pod on a node, and if not, why.
+
+Mirrors NodeShouldRunDaemonPod and predicates in kubernetes v1.33
+pkg/controller/daemon/daemon_controller.go, with NewPod's simulated pod (the template spec plus
+the controller's daemon tolerations). Resources, host ports, pod affinity and node conditions
+are not part of this decision (they are the scheduler's; see podstate.py): the controller only
+sees node conditions through the taints the node lifecycle controller derives from them.
+tolerationSeconds does not enter the decision either: a NoExecute taint tolerated for N seconds
+counts as tolerated, and the eviction after N seconds is the taint-eviction controller's.
+"""
+
+from __future__ import annotations
+
+from typing import List, Mapping
+
+from kubectl_ds.core import selectors, taints as tt
+from kubectl_ds.core.objects import get_in, labels, name
+from kubectl_ds.core.results import Reason, Verdict
+
+
+def daemon_pod_spec(ds: Mapping) -> dict:
+    """The spec of the pod NewPod simulates: the template's, with the daemon tolerations."""
+    spec = dict(get_in(ds, "spec", "template", "spec", default={}))
+    spec["tolerations"] = tt.daemon_tolerations(spec.get("tolerations"), bool(spec.get("hostNetwork")))
+    return spec
+
+
+def fits_node_name(ds: Mapping, node: Mapping) -> bool:
+    want = get_in(ds, "spec", "template", "spec", "nodeName", default="")
+    return not want or want == name(node)
+
+
+def evaluate(node: Mapping, ds: Mapping) -> Verdict:
+    """Decide whether `ds`'s pod should run on `node`, as NodeShouldRunDaemonPod does.
+
+    Returns a Verdict whose should_run / should_continue_running equal the controller's two
+    booleans; reasons lists every failing predicate (upstream stops at the first, but a user
+    has to fix all of them).
+    """
+    spec = daemon_pod_spec(ds)
+    node_taints = get_in(node, "spec", "taints", default=[])
+    reasons: List[Reason] = []
+    if not fits_node_name(ds, node):
+        want = spec.get("nodeName")
+        reasons.append(Reason("NodeName", f"the pod template pins spec.nodeName={want}, not this node",
+                              {"nodeName": want}))
+    reasons += _selector_reasons(spec, node)
+    reasons += _affinity_reasons(spec, node)
+    placement_ok = not reasons
+    blocking = tt.untolerated_taints(node_taints, spec["tolerations"], (tt.NO_SCHEDULE, tt.NO_EXECUTE))
+    reasons += [_taint_reason(t) for t in blocking]
+    should_run = placement_ok and not blocking
+    should_continue = placement_ok and not any(t.get("effect") == tt.NO_EXECUTE for t in blocking)
+    return Verdict(should_run, should_continue, tuple(reasons), tuple(_notes(node, spec)))
+
+
+def _selector_reasons(spec: Mapping, node: Mapping) -> List[Reason]:
+    out = []
+    for key, want, have in selectors.node_selector_mismatches(spec, node):
+        if have is None:
+            msg = f"node has no label {key} (nodeSelector wants {key}={want})"
+        else:
+            msg = f"node has label {key}={have}, nodeSelector wants {key}={want}"
+        out.append(Reason("NodeSelector", msg, {"key": key, "want": want, "nodeValue": have}))
+    return out
+
+
+def _affinity_reasons(spec: Mapping, node: Mapping) -> List[Reason]:
+    required = selectors.required_node_affinity(spec)
+    if required is None:
+        return []
+    terms = required.get("nodeSelectorTerms") or []
+    if selectors.match_node_selector_terms(terms, node):
+        return []
+    parts, details = [], []
+    for i, term in enumerate(terms, 1):
+        if selectors.is_empty_term(term):
+            parts.append(f"term {i} is empty (matches no node)")
+            details.append({"term": i, "invalid": "empty term"})
+            continue
+        try:
+            selectors.check_term(term)
+        except selectors.SelectorError as err:
+            parts.append(f"term {i} is invalid ({err}) and matches no node")
+            details.append({"term": i, "invalid": str(err)})
+            continue
+        failed = selectors.failed_expressions(term, node)
+        descr = "; ".join(_describe_failure(kind, e, node) for kind, e in failed)
+        parts.append(f"term {i}: {descr}")
+        details.append({"term": i, "failed": [dict(e, on=kind) for kind, e in failed]})
+    if not terms:
+        parts.append("nodeSelectorTerms is empty (matches no node)")
+    msg = "required node affinity does not match: " + " | ".join(parts)
+    return [Reason("NodeAffinity", msg, {"terms": details})]
+
+
+def _describe_failure(kind: str, expr: Mapping, node: Mapping) -> str:
+    if kind == "field":
+        return f"field {selectors.describe_requirement(expr)} (node name is {name(node)})"
+    key = expr.get("key", "")
+    have = labels(node).get(key)
+    have_txt = "node has no such label" if have is None else f"node has {key}={have}"
+    return f"{selectors.describe_requirement(expr)} ({have_txt})"
+
+
+def _taint_reason(taint: Mapping) -> Reason:
+    effect = taint.get("effect")
+    tol = tt.toleration_for(taint)
+    if effect == tt.NO_EXECUTE:
+        msg = (f"node has taint {tt.format_taint(taint)}, not tolerated: no pod will be placed "
+               "and an existing one is evicted")
+    else:
+        msg = (f"node has taint {tt.format_taint(taint)}, not tolerated: no new pod will be placed "
+               "(an existing one keeps running)")
+    return Reason("Taint", msg, {"taint": dict(taint), "evicts": effect == tt.NO_EXECUTE,
+                                 "toleration": tol})
+
+
+def _notes(node: Mapping, spec: Mapping) -> List[Reason]:
+    notes = []
+    for taint in get_in(node, "spec", "taints", default=()):
+        if taint.get("effect") == tt.PREFER_NO_SCHEDULE:
+            continue
+        tols = tt.tolerating(taint, spec["tolerations"])
+        if not tols:
+            continue
+        if taint.get("effect") == tt.NO_EXECUTE and all(t.get("tolerationSeconds") is not None for t in tols):
+            secs = max(int(t["tolerationSeconds"]) for t in tols)
+            notes.append(Reason("TolerationSeconds",
+                                f"taint {tt.format_taint(taint)} is tolerated for {secs}s only: the pod is "
+                                "evicted then, and the DaemonSet controller (which ignores tolerationSeconds) "
+                                "creates it again, in a loop", {"taint": dict(taint), "seconds": secs}))
+        elif taint.get("key") == tt.UNSCHEDULABLE:
+            notes.append(Reason("Cordoned", "node is cordoned; daemon pods tolerate "
+                                f"{tt.UNSCHEDULABLE}:NoSchedule, so the DaemonSet still runs here",
+                                {"taint": dict(taint)}))
+    return notes

@@ -1,0 +1,98 @@
+"""`why NODE`: every DaemonSet's verdict for one node, and the state of its pod there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from kubectl_ds.core import podstate
+from kubectl_ds.core.eligibility import evaluate
+from kubectl_ds.core.objects import deleting, get_in, name, namespace, uid
+from kubectl_ds.core.results import PodState, Reason, Verdict
+from kubectl_ds.core.revisions import (current_hash, is_daemon_pod, is_orphan_candidate, is_pod_updated,
+                                       pod_order, target_node, template_generation)
+
+# what the DaemonSet's pod on this node amounts to, one word each
+RUNNING, UNHEALTHY, PENDING, OUTDATED = "Running", "Unhealthy", "Pending", "Outdated"
+MISSING, NOT_ELIGIBLE, MISSCHEDULED, EVICTING = "Missing", "NotEligible", "Misscheduled", "Evicting"
+
+
+@dataclass(frozen=True)
+class Entry:
+    namespace: str
+    name: str
+    verdict: Verdict
+    state: str
+    pod: Optional[PodState]
+    extra_pods: Tuple[str, ...]
+    orphan: Optional[str]
+    hints: Tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
+class NodeReport:
+    node: str
+    node_notes: Tuple[Reason, ...]
+    entries: Tuple[Entry, ...]
+
+
+def explain_node(node: Mapping, daemonsets: Iterable[Mapping], node_pods: Sequence[Mapping],
+                 events: Sequence[Mapping], revisions: Sequence[Mapping], now: datetime) -> NodeReport:
+    """`node_pods`: every pod bound to the node, plus unbound pods aimed at it."""
+    here = [p for p in node_pods if target_node(p) == name(node)]
+    entries = [_entry(node, ds, here, events, revisions, now)
+               for ds in sorted(daemonsets, key=lambda d: (namespace(d), name(d)))]
+    return NodeReport(name(node), tuple(podstate.node_state(node)), tuple(entries))
+
+
+def _entry(node, ds, here, events, revisions, now) -> Entry:
+    verdict = evaluate(node, ds)
+    mine = sorted((p for p in here if is_daemon_pod(ds, p)), key=pod_order)
+    orphan = next((name(p) for p in here if is_orphan_candidate(ds, p)), None)
+    hints: List[Reason] = []
+    pstate = None
+    if mine:
+        cur = current_hash(ds, revisions)
+        tgen = template_generation(ds)
+        updated = is_pod_updated(mine[0], cur, tgen) if (cur or tgen is not None) else None
+        mrs = int(get_in(ds, "spec", "minReadySeconds", default=0) or 0)
+        others = [p for p in here if get_in(p, "spec", "nodeName")]
+        pstate = podstate.pod_state(mine[0], node, others, events, cur, updated, mrs, now)
+    state = _state(verdict, pstate)
+    if state == MISSING:
+        hints += _missing_hints(ds, events)
+    return Entry(namespace(ds), name(ds), verdict, state, pstate,
+                 tuple(name(p) for p in mine[1:]), orphan, tuple(hints))
+
+
+def _state(verdict: Verdict, pod: Optional[PodState]) -> str:
+    if pod is None:
+        return MISSING if verdict.should_run else NOT_ELIGIBLE
+    if not verdict.should_continue_running:
+        return EVICTING
+    if not verdict.should_run:
+        return MISSCHEDULED
+    if pod.phase == "Pending" and not pod.problems:
+        return PENDING
+    blocking = [p for p in pod.problems if p.type != "Outdated"]
+    if blocking or not pod.ready:
+        return PENDING if pod.phase == "Pending" else UNHEALTHY
+    if pod.updated is False:
+        return OUTDATED
+    return RUNNING
+
+
+def _missing_hints(ds: Mapping, events: Sequence[Mapping]) -> List[Reason]:
+    if deleting(ds):
+        return [Reason("DaemonSetDeleting", "the DaemonSet is being deleted: its controller creates no pods")]
+    out = []
+    for ev in events:
+        obj = ev.get("involvedObject") or ev.get("regarding") or {}
+        if obj.get("kind") == "DaemonSet" and obj.get("uid") in ("", None, uid(ds)) \
+                and obj.get("name") == name(ds) and ev.get("type") == "Warning":
+            out.append(Reason(ev.get("reason") or "Warning", ev.get("message") or ev.get("note") or ""))
+    if not out:
+        out.append(Reason("NotCreatedYet", "the controller should create a pod here; if none appears, "
+                          "look at the DaemonSet's events and kube-controller-manager's log"))
+    return out[-3:]

@@ -1,0 +1,72 @@
+"""Total accessors on API-shaped dicts (absent fields are the normal case in API JSON)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+
+def get_in(obj: Any, *path: str, default: Any = None) -> Any:
+    """Follow `path` through nested mappings; `default` when any step is missing or null."""
+    cur = obj
+    for key in path:
+        if not isinstance(cur, Mapping):
+            return default
+        cur = cur.get(key)
+        if cur is None:
+            return default
+    return cur
+
+
+def name(obj: Mapping) -> str:
+    return get_in(obj, "metadata", "name", default="")
+
+
+def namespace(obj: Mapping) -> str:
+    return get_in(obj, "metadata", "namespace", default="")
+
+
+def uid(obj: Mapping) -> str:
+    return get_in(obj, "metadata", "uid", default="")
+
+
+def labels(obj: Mapping) -> Mapping[str, str]:
+    return get_in(obj, "metadata", "labels", default={})
+
+
+def annotations(obj: Mapping) -> Mapping[str, str]:
+    return get_in(obj, "metadata", "annotations", default={})
+
+
+def created_at(obj: Mapping) -> str:
+    """RFC 3339 creationTimestamp; these sort correctly as strings (always UTC, 'Z')."""
+    return get_in(obj, "metadata", "creationTimestamp", default="")
+
+
+def deleting(obj: Mapping) -> bool:
+    return bool(get_in(obj, "metadata", "deletionTimestamp"))
+
+
+def controller_ref(obj: Mapping) -> Optional[Mapping]:
+    """The ownerReference with controller=true, if any (metav1.GetControllerOf)."""
+    for ref in get_in(obj, "metadata", "ownerReferences", default=()):
+        if ref.get("controller"):
+            return ref
+    return None
+
+
+def controller_uid(obj: Mapping) -> str:
+    ref = controller_ref(obj)
+    return ref.get("uid", "") if ref else ""
+
+
+def key(obj: Mapping) -> str:
+    """namespace/name, or name for cluster-scoped objects."""
+    ns = namespace(obj)
+    return f"{ns}/{name(obj)}" if ns else name(obj)
+
+
+def condition(obj: Mapping, ctype: str) -> Optional[Mapping]:
+    for cond in get_in(obj, "status", "conditions", default=()):
+        if cond.get("type") == ctype:
+            return cond
+    return None

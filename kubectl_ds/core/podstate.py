@@ -1,0 +1,283 @@
+"""Scheduler- and kubelet-level explanations: why a daemon pod that exists is not serving.
+
+The DaemonSet controller only decides *where* a pod should be (eligibility.py); whether it then
+runs is up to the default scheduler (resources, host ports: NodeResourcesFit, NodePorts) and the
+kubelet (images, crashes, readiness). This module reads the pod, the node, the other pods on the
+node and the pod's events, and says what a user would otherwise piece together with
+`kubectl describe`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from kubectl_ds.core import taints as tt
+from kubectl_ds.core.objects import condition, deleting, get_in, labels, name, namespace, uid
+from kubectl_ds.core.quantity import format_resource, parse_quantity
+from kubectl_ds.core.results import PodState, Reason
+from kubectl_ds.core.revisions import HASH_LABEL, TERMINAL, is_available, is_ready
+
+_IMAGE_REASONS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull")
+_CONFIG_REASONS = ("CreateContainerConfigError", "CreateContainerError", "RunContainerError")
+
+
+def display_status(pod: Mapping) -> str:
+    """Roughly what `kubectl get pod` prints in STATUS."""
+    if deleting(pod):
+        return "Terminating"
+    status = pod.get("status") or {}
+    if status.get("reason"):
+        return status["reason"]
+    for i, cs in enumerate(status.get("initContainerStatuses") or ()):
+        state = cs.get("state") or {}
+        if (state.get("terminated") or {}).get("exitCode", 0) == 0 and "terminated" in state:
+            continue
+        if "waiting" in state and state["waiting"].get("reason") not in (None, "PodInitializing"):
+            return f"Init:{state['waiting']['reason']}"
+        if "terminated" in state:
+            return f"Init:{state['terminated'].get('reason') or 'Error'}"
+        if not cs.get("started") and "running" not in state:
+            return f"Init:{i}/{len(status.get('initContainerStatuses'))}"
+    for cs in status.get("containerStatuses") or ():
+        state = cs.get("state") or {}
+        if state.get("waiting", {}).get("reason"):
+            return state["waiting"]["reason"]
+        if state.get("terminated", {}).get("reason"):
+            return state["terminated"]["reason"]
+    return status.get("phase") or "Unknown"
+
+
+def pod_state(pod: Mapping, node: Optional[Mapping], others: Sequence[Mapping], events: Iterable[Mapping],
+              current_hash: str, updated: Optional[bool], min_ready_seconds: int, now: datetime) -> PodState:
+    """Describe one daemon pod and list what keeps it from serving."""
+    problems: List[Reason] = []
+    phase = get_in(pod, "status", "phase", default="Unknown")
+    if deleting(pod):
+        problems.append(Reason("Terminating", f"pod is being deleted (since {pod['metadata']['deletionTimestamp']}); "
+                               "the controller creates no replacement until it is gone"))
+    if phase == "Pending" and not get_in(pod, "spec", "nodeName"):
+        problems += scheduling_problems(pod, node, others, events)
+    elif phase == "Failed":
+        msg = get_in(pod, "status", "message", default="") or "pod failed"
+        problems.append(Reason("PodFailed", f"{get_in(pod, 'status', 'reason', default='Failed')}: {msg} "
+                               "(the controller deletes failed daemon pods and recreates them, with backoff)"))
+    problems += container_problems(pod)
+    if updated is False:
+        problems.append(Reason("Outdated", f"pod is on revision {labels(pod).get(HASH_LABEL) or '<none>'}, "
+                               f"the DaemonSet's current revision is {current_hash or '<unknown>'}",
+                               {"podHash": labels(pod).get(HASH_LABEL), "currentHash": current_hash}))
+    return PodState(name=name(pod), namespace=namespace(pod), phase=phase, status=display_status(pod),
+                    ready=is_ready(pod), available=is_available(pod, min_ready_seconds, now),
+                    updated=updated, revision_hash=labels(pod).get(HASH_LABEL, ""),
+                    deleting=deleting(pod), problems=tuple(problems))
+
+
+def container_problems(pod: Mapping) -> List[Reason]:
+    out = []
+    statuses = list(get_in(pod, "status", "initContainerStatuses", default=())) + \
+        list(get_in(pod, "status", "containerStatuses", default=()))
+    for cs in statuses:
+        waiting = get_in(cs, "state", "waiting", default={})
+        reason, cname = waiting.get("reason", ""), cs.get("name", "")
+        if reason == "CrashLoopBackOff":
+            last = get_in(cs, "lastState", "terminated", default={})
+            detail = f"exit code {last.get('exitCode')}" if last else "no exit recorded"
+            if last.get("reason"):
+                detail += f", {last['reason']}"
+            out.append(Reason("CrashLoopBackOff", f"container {cname} keeps crashing "
+                              f"({cs.get('restartCount', 0)} restarts, last {detail})",
+                              {"container": cname, "restarts": cs.get("restartCount", 0)}))
+        elif reason in _IMAGE_REASONS:
+            out.append(Reason("ImagePull", f"container {cname} cannot pull image {cs.get('image', '')}: "
+                              f"{reason}" + (f" ({waiting['message']})" if waiting.get("message") else ""),
+                              {"container": cname, "image": cs.get("image", ""), "reason": reason}))
+        elif reason in _CONFIG_REASONS:
+            out.append(Reason("ContainerConfig", f"container {cname}: {reason}: {waiting.get('message', '')}",
+                              {"container": cname, "reason": reason}))
+    phase = get_in(pod, "status", "phase")
+    if phase == "Running" and not is_ready(pod) and not out:
+        not_ready = [cs.get("name") for cs in get_in(pod, "status", "containerStatuses", default=())
+                     if not cs.get("ready")]
+        what = f"containers not ready: {', '.join(not_ready)}" if not_ready else "pod not ready"
+        out.append(Reason("NotReady", f"{what} (readiness probe failing or still starting)",
+                          {"containers": not_ready}))
+    return out
+
+
+def node_state(node: Mapping) -> List[Reason]:
+    """What is notable about the node itself: readiness, cordon, deletion, pressure."""
+    out = []
+    ready = condition(node, "Ready")
+    node_taints = get_in(node, "spec", "taints", default=())
+    keys = {(t.get("key"), t.get("effect")) for t in node_taints}
+    if ready is None or ready.get("status") != "True":
+        status = "Unknown" if ready is None else ready.get("status")
+        since = f" since {ready.get('lastTransitionTime')}" if ready and ready.get("lastTransitionTime") else ""
+        kind = "unreachable" if status == "Unknown" else "not-ready"
+        key = f"node.kubernetes.io/{kind}"
+        msg = f"node is NotReady (Ready={status}{since})"
+        if (key, tt.NO_SCHEDULE) in keys:
+            msg += (f": its taint {key}:NoSchedule keeps new daemon pods off; daemon pods tolerate "
+                    f"{key}:NoExecute, so an existing one is kept (counted as misscheduled)")
+        else:
+            msg += f"; the node lifecycle controller has not tainted it {key} yet"
+        out.append(Reason("NodeNotReady", msg, {"readyStatus": status}))
+    if get_in(node, "spec", "unschedulable"):
+        out.append(Reason("NodeCordoned", "node is cordoned (spec.unschedulable); daemon pods tolerate "
+                          "node.kubernetes.io/unschedulable, so DaemonSets still run here"))
+    if deleting(node):
+        out.append(Reason("NodeDeleting", f"node is being deleted (since {node['metadata']['deletionTimestamp']})"))
+    for ctype in ("MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"):
+        cond = condition(node, ctype)
+        if cond and cond.get("status") == "True":
+            out.append(Reason(f"Node{ctype}", f"node condition {ctype}=True"))
+    return out
+
+
+# --- the scheduler's view -------------------------------------------------------------------
+
+def pod_requests(pod: Mapping) -> Dict[str, Decimal]:
+    """Effective requests (the scheduler's computePodResourceRequest, v1.33).
+
+    max(sum of app containers + restartable init (sidecar) containers, each init container's
+    request plus the sidecars started before it), plus the pod overhead.
+    """
+    spec = pod.get("spec") or {}
+    total: Dict[str, Decimal] = {}
+    sidecars: Dict[str, Decimal] = {}
+    init_peak: Dict[str, Decimal] = {}
+    for c in spec.get("initContainers") or ():
+        req = _container_requests(c)
+        if c.get("restartPolicy") == "Always":
+            _add(sidecars, req)
+            _add(total, req)
+        else:
+            for r, v in req.items():
+                init_peak[r] = max(init_peak.get(r, Decimal(0)), v + sidecars.get(r, Decimal(0)))
+    for c in spec.get("containers") or ():
+        _add(total, _container_requests(c))
+    for r, v in init_peak.items():
+        total[r] = max(total.get(r, Decimal(0)), v)
+    _add(total, {r: parse_quantity(v) for r, v in (spec.get("overhead") or {}).items()})
+    return total
+
+
+def _container_requests(c: Mapping) -> Dict[str, Decimal]:
+    res = c.get("resources") or {}
+    # a limit without a request defaults the request to the limit (API defaulting)
+    merged = dict(res.get("limits") or {})
+    merged.update(res.get("requests") or {})
+    out = {}
+    for r, v in merged.items():
+        try:
+            out[r] = parse_quantity(v)
+        except ValueError:
+            continue
+    return out
+
+
+def _add(into: Dict[str, Decimal], more: Mapping[str, Decimal]) -> None:
+    for r, v in more.items():
+        into[r] = into.get(r, Decimal(0)) + v
+
+
+def resource_shortfalls(pod: Mapping, node: Mapping, others: Sequence[Mapping]) -> List[Reason]:
+    """Requests that do not fit in allocatable minus the requests of the node's other pods."""
+    alloc = get_in(node, "status", "allocatable", default={})
+    live = [p for p in others if uid(p) != uid(pod) and get_in(p, "status", "phase") not in TERMINAL]
+    used: Dict[str, Decimal] = {}
+    for p in live:
+        _add(used, pod_requests(p))
+    out = []
+    want = pod_requests(pod)
+    for r, v in sorted(want.items()):
+        if v <= 0 or r not in alloc:
+            continue
+        try:
+            have = parse_quantity(alloc[r])
+        except ValueError:
+            continue
+        free = have - used.get(r, Decimal(0))
+        if v > free:
+            out.append(Reason("InsufficientResource",
+                              f"Insufficient {r}: requests {format_resource(r, v)}, node has "
+                              f"{format_resource(r, max(free, Decimal(0)))} free of "
+                              f"{format_resource(r, have)} allocatable ({len(live)} other pods)",
+                              {"resource": r, "requested": format_resource(r, v),
+                               "free": format_resource(r, max(free, Decimal(0))),
+                               "allocatable": format_resource(r, have)}))
+    if "pods" in alloc:
+        try:
+            max_pods = int(parse_quantity(alloc["pods"]))
+        except ValueError:
+            max_pods = None
+        if max_pods is not None and len(live) + 1 > max_pods:
+            out.append(Reason("InsufficientResource", f"Too many pods: node allows {max_pods}, "
+                              f"{len(live)} already there", {"resource": "pods"}))
+    return out
+
+
+def host_ports(pod: Mapping) -> List[Tuple[str, str, int]]:
+    """(hostIP, protocol, hostPort) the pod claims on its node."""
+    out = []
+    spec = pod.get("spec") or {}
+    for c in list(spec.get("initContainers") or ()) + list(spec.get("containers") or ()):
+        for port in c.get("ports") or ():
+            hp = port.get("hostPort") or (port.get("containerPort") if spec.get("hostNetwork") else 0)
+            if hp:
+                out.append((port.get("hostIP") or "0.0.0.0", port.get("protocol") or "TCP", int(hp)))
+    return out
+
+
+def host_port_conflicts(pod: Mapping, others: Sequence[Mapping]) -> List[Reason]:
+    """NodePorts filter: another live pod on the node holds the same port and protocol."""
+    mine = host_ports(pod)
+    out = []
+    for other in others:
+        if uid(other) == uid(pod) or get_in(other, "status", "phase") in TERMINAL:
+            continue
+        for ip, proto, port in host_ports(other):
+            for my_ip, my_proto, my_port in mine:
+                if (port, proto) == (my_port, my_proto) and (ip == my_ip or "0.0.0.0" in (ip, my_ip)):
+                    out.append(Reason("HostPortConflict",
+                                      f"host port {my_port}/{my_proto} is already used by pod "
+                                      f"{namespace(other)}/{name(other)}",
+                                      {"port": my_port, "protocol": my_proto,
+                                       "pod": f"{namespace(other)}/{name(other)}"}))
+    return out
+
+
+def scheduling_problems(pod: Mapping, node: Optional[Mapping], others: Sequence[Mapping],
+                        events: Iterable[Mapping]) -> List[Reason]:
+    """Why an unbound daemon pod is Pending: the scheduler's own words, then our checks."""
+    out = []
+    msgs = failed_scheduling_messages(pod, events)
+    if msgs:
+        out.append(Reason("FailedScheduling", msgs[-1], {"count": len(msgs)}))
+    cond = condition(pod, "PodScheduled")
+    if not msgs and cond and cond.get("status") == "False" and cond.get("message"):
+        out.append(Reason("FailedScheduling", cond["message"], {"source": "PodScheduled condition"}))
+    if node is None:
+        out.append(Reason("NodeGone", "the pod's target node does not exist (the controller deletes such pods)"))
+        return out
+    out += resource_shortfalls(pod, node, others)
+    out += host_port_conflicts(pod, others)
+    return out
+
+
+def failed_scheduling_messages(pod: Mapping, events: Iterable[Mapping]) -> List[str]:
+    """FailedScheduling event messages about this pod, oldest first."""
+    mine = []
+    for ev in events:
+        obj = ev.get("involvedObject") or ev.get("regarding") or {}
+        if ev.get("reason") != "FailedScheduling":
+            continue
+        if obj.get("uid") and obj.get("uid") != uid(pod):
+            continue
+        if obj.get("name") != name(pod) or (obj.get("namespace") or namespace(pod)) != namespace(pod):
+            continue
+        stamp = ev.get("lastTimestamp") or ev.get("eventTime") or get_in(ev, "metadata", "creationTimestamp", default="")
+        mine.append((stamp or "", ev.get("message") or ev.get("note") or ""))
+    return [m for _, m in sorted(mine)]

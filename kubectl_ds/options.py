@@ -1,0 +1,71 @@
+"""kubectl-spelled global options, accepted before or after the subcommand's own arguments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import click
+
+from kubectl_ds.errors import DsError
+
+FORMATS = ("table", "wide", "json", "yaml")
+
+
+@dataclass(frozen=True)
+class Options:
+    kubeconfig: Optional[str] = None
+    context: Optional[str] = None
+    namespace: Optional[str] = None
+    all_namespaces: bool = False
+    selector: str = ""
+    output: str = "table"
+    snapshot: Optional[str] = None
+    request_timeout: float = 30.0
+
+
+_SPECS = (
+    (("--kubeconfig",), dict(metavar="PATH", help="Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config).")),
+    (("--context",), dict(metavar="NAME", help="The kubeconfig context to use.")),
+    (("-n", "--namespace"), dict(metavar="NS", help="Namespace (default: the context's).")),
+    (("-A", "--all-namespaces"), dict(is_flag=True, default=None, help="Look at every namespace.")),
+    (("-l", "--selector"), dict(metavar="SELECTOR", help="Only DaemonSets matching this label selector.")),
+    (("-o", "--output"), dict(metavar="FORMAT", help="Output format: table (default), wide, json, yaml.")),
+    (("--snapshot",), dict(metavar="FILE", help="Read a dump (kubectl get nodes,daemonsets,pods,"
+                                                "controllerrevisions,events -A -o json) instead of a cluster.")),
+    (("--request-timeout",), dict(metavar="SECONDS", type=float, help="Timeout of each API request (default 30).")),
+)
+_NAMES = ("kubeconfig", "context", "namespace", "all_namespaces", "selector", "output", "snapshot",
+          "request_timeout")
+
+
+def global_options(fn):
+    """Add every global option to a click command (they are merged with the group's)."""
+    for decls, kwargs in reversed(_SPECS):
+        fn = click.option(*decls, **kwargs)(fn)
+    return fn
+
+
+def pop_options(ctx: click.Context, kwargs: dict) -> Options:
+    """Take the global options out of a command's kwargs, merged over the group's, validated."""
+    given = {k: kwargs.pop(k) for k in _NAMES if k in kwargs}
+    parent = (ctx.find_root().meta.get("kubectl_ds.options") or {})
+    merged = {k: given.get(k) if given.get(k) is not None else parent.get(k) for k in _NAMES}
+    return validate({k: v for k, v in merged.items() if v is not None})
+
+
+def validate(values: dict) -> Options:
+    opts = Options(**values)
+    if opts.output not in FORMATS:
+        raise DsError(f'unknown output format "{opts.output}" (expected one of: {", ".join(FORMATS)})')
+    if opts.namespace and opts.all_namespaces:
+        raise DsError("-n/--namespace and -A/--all-namespaces cannot be used together")
+    if opts.request_timeout <= 0:
+        raise DsError("--request-timeout must be positive")
+    if opts.selector:
+        from kubectl_ds.core.selectors import SelectorError, parse_selector_string
+        try:
+            parse_selector_string(opts.selector)
+        except SelectorError as err:
+            raise DsError(f"invalid label selector: {err}") from None
+    return opts

@@ -1,0 +1,166 @@
+"""Live source: the apiserver through the kubeconfig (or in-cluster config), raw JSON only.
+
+The official client is imported here and nowhere else, so `--help` and `--snapshot` runs never
+pay for it. Responses are read with `_preload_content=False` and parsed as plain JSON: no
+generated-model deserialization, which dominates the cost of large lists. LISTs are paginated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Callable, Dict, List, Optional
+
+from kubectl_ds.errors import DsError, NotFound
+
+PAGE_SIZE = 500
+_SA_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+
+class LiveSource:
+    def __init__(self, api_client, default_namespace: str = "default", request_timeout: float = 30.0):
+        from kubernetes import client
+        self.api_client = api_client
+        self.core = client.CoreV1Api(api_client)
+        self.apps = client.AppsV1Api(api_client)
+        self.default_namespace = default_namespace
+        self.timeout = request_timeout
+
+    @classmethod
+    def connect(cls, kubeconfig: Optional[str] = None, context: Optional[str] = None,
+                request_timeout: float = 30.0) -> "LiveSource":
+        from kubernetes import config
+        from kubernetes.config.config_exception import ConfigException
+        path = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+        in_cluster = not kubeconfig and not os.environ.get("KUBECONFIG") and not os.path.exists(path) \
+            and os.environ.get("KUBERNETES_SERVICE_HOST")
+        try:
+            if in_cluster:
+                config.load_incluster_config()
+                from kubernetes import client
+                api_client = client.ApiClient()
+                ns = open(_SA_NAMESPACE).read().strip() if os.path.exists(_SA_NAMESPACE) else "default"
+            else:
+                if kubeconfig and not os.path.exists(kubeconfig):
+                    raise DsError(f"kubeconfig {kubeconfig} does not exist")
+                api_client = config.new_client_from_config(config_file=kubeconfig, context=context)
+                ns = _context_namespace(kubeconfig, context)
+        except ConfigException as err:
+            raise DsError(f"invalid kubeconfig: {_first_line(err)}") from None
+        except (OSError, ValueError, TypeError, KeyError) as err:
+            raise DsError(f"invalid kubeconfig: {_first_line(err)}") from None
+        api_client.configuration.retries = 1
+        return cls(api_client, ns, request_timeout)
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def node(self, name: str) -> dict:
+        return self._get(self.core.read_node, "get", "nodes", name, name=name)
+
+    def nodes(self, label_selector: str = "") -> List[dict]:
+        return self._list(self.core.list_node, "nodes", None, label_selector=label_selector)
+
+    def daemonset(self, namespace: str, name: str) -> dict:
+        return self._get(self.apps.read_namespaced_daemon_set, "get", "daemonsets", name,
+                         namespace=namespace, name=name)
+
+    def daemonsets(self, namespace: Optional[str], label_selector: str = "") -> List[dict]:
+        fn = self.apps.list_daemon_set_for_all_namespaces if namespace is None \
+            else self.apps.list_namespaced_daemon_set
+        return self._list(fn, "daemonsets", namespace, label_selector=label_selector)
+
+    def pods(self, namespace: Optional[str], label_selector: str = "", field_selector: str = "") -> List[dict]:
+        fn = self.core.list_pod_for_all_namespaces if namespace is None else self.core.list_namespaced_pod
+        return self._list(fn, "pods", namespace, label_selector=label_selector, field_selector=field_selector)
+
+    def revisions(self, namespace: Optional[str], label_selector: str = "") -> List[dict]:
+        fn = self.apps.list_controller_revision_for_all_namespaces if namespace is None \
+            else self.apps.list_namespaced_controller_revision
+        return self._list(fn, "controllerrevisions", namespace, label_selector=label_selector)
+
+    def events(self, namespace: Optional[str], field_selector: str = "") -> List[dict]:
+        fn = self.core.list_event_for_all_namespaces if namespace is None else self.core.list_namespaced_event
+        return self._list(fn, "events", namespace, field_selector=field_selector)
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _list(self, fn: Callable, resource: str, namespace: Optional[str], **selectors) -> List[dict]:
+        kwargs: Dict = {k: v for k, v in selectors.items() if v}
+        if namespace is not None:
+            kwargs["namespace"] = namespace
+        items: List[dict] = []
+        cont = None
+        while True:
+            page = self._call(fn, "list", resource, namespace, limit=PAGE_SIZE, _continue=cont, **kwargs)
+            items.extend(page.get("items") or ())
+            cont = (page.get("metadata") or {}).get("continue")
+            if not cont:
+                return items
+
+    def _get(self, fn: Callable, verb: str, resource: str, name: str, **kwargs) -> dict:
+        try:
+            return self._call(fn, verb, resource, kwargs.get("namespace"), **kwargs)
+        except _NotFoundSignal:
+            raise NotFound(resource[:-1], name, kwargs.get("namespace", "")) from None
+
+    def _call(self, fn: Callable, verb: str, resource: str, namespace: Optional[str], **kwargs) -> dict:
+        from kubernetes.client.exceptions import ApiException
+        import urllib3
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        try:
+            resp = fn(_preload_content=False, _request_timeout=self.timeout, **kwargs)
+            return json.loads(resp.data)
+        except ApiException as err:
+            if err.status == 404 and verb == "get":
+                raise _NotFoundSignal() from None
+            raise api_error(err, verb, resource, namespace) from None
+        except urllib3.exceptions.HTTPError as err:
+            host = self.api_client.configuration.host
+            raise DsError(f"cannot reach the apiserver at {host}: {_reason(err)}") from None
+        except ValueError as err:
+            raise DsError(f"the apiserver sent a response that is not JSON for {verb} {resource}: {err}") from None
+
+
+class _NotFoundSignal(Exception):
+    pass
+
+
+def api_error(err, verb: str, resource: str, namespace: Optional[str]) -> DsError:
+    """One line for an ApiException: what was refused, and the server's own words."""
+    scope = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
+    try:
+        message = json.loads(err.body).get("message", "")
+    except (TypeError, ValueError, AttributeError):
+        message = err.reason or ""
+    if err.status == 401:
+        return DsError(f"Unauthorized: the apiserver rejected the credentials ({verb} {resource})")
+    if err.status == 403:
+        return DsError(f"forbidden: cannot {verb} {resource}{scope}: {message}")
+    return DsError(f"{verb} {resource}{scope} failed: {err.status} {message or err.reason}")
+
+
+def _reason(err) -> str:
+    inner = getattr(err, "reason", None) or err
+    text = str(inner)
+    if "Connection refused" in text:
+        return "connection refused"
+    if "timed out" in text.lower():
+        return "timed out"
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return "TLS certificate verification failed"
+    return _first_line(text)
+
+
+def _first_line(err) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
+def _context_namespace(kubeconfig: Optional[str], context: Optional[str]) -> str:
+    from kubernetes import config
+    try:
+        contexts, active = config.list_kube_config_contexts(config_file=kubeconfig)
+    except Exception:  # noqa: BLE001 - the namespace is a nicety; the client already loaded
+        return "default"
+    chosen = next((c for c in contexts if c.get("name") == context), None) if context else active
+    return ((chosen or {}).get("context") or {}).get("namespace") or "default"

@@ -1,0 +1,86 @@
+"""Offline source: the JSON (or YAML) List printed by
+`kubectl get nodes,daemonsets,pods,controllerrevisions,events -A -o json`."""
+
+from __future__ import annotations
+
+import json
+from typing import Dict, List, Optional
+
+from kubectl_ds.core.objects import name, namespace
+from kubectl_ds.errors import DsError, NotFound
+from kubectl_ds.source.selectors import field_filter, label_filter
+
+KINDS = {"Node": "nodes", "DaemonSet": "daemonsets", "Pod": "pods",
+         "ControllerRevision": "revisions", "Event": "events"}
+
+
+class SnapshotSource:
+    default_namespace = "default"
+
+    def __init__(self, items: List[dict], origin: str = "<memory>"):
+        self.origin = origin
+        self.by_kind: Dict[str, List[dict]] = {k: [] for k in KINDS.values()}
+        for i, item in enumerate(items):
+            if not isinstance(item, dict) or not isinstance(item.get("metadata"), dict):
+                raise DsError(f"malformed snapshot {origin}: item {i} is not a Kubernetes object")
+            kind = KINDS.get(item.get("kind", ""))
+            if kind:
+                self.by_kind[kind].append(item)
+
+    @classmethod
+    def load(cls, path: str) -> "SnapshotSource":
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+        except OSError as err:
+            raise DsError(f"cannot read snapshot {path}: {err.strerror}") from None
+        doc = _parse(raw, path)
+        if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
+            raise DsError(f"malformed snapshot {path}: expected a List with items "
+                          "(kubectl get nodes,daemonsets,pods,controllerrevisions -A -o json)")
+        return cls(doc["items"], path)
+
+    def node(self, node_name: str) -> dict:
+        for n in self.by_kind["nodes"]:
+            if name(n) == node_name:
+                return n
+        raise NotFound("node", node_name)
+
+    def nodes(self, label_selector: str = "") -> List[dict]:
+        keep = label_filter(label_selector)
+        return [n for n in self.by_kind["nodes"] if keep(n)]
+
+    def daemonset(self, ns: str, ds_name: str) -> dict:
+        for ds in self.by_kind["daemonsets"]:
+            if name(ds) == ds_name and namespace(ds) == ns:
+                return ds
+        raise NotFound("daemonset", ds_name, ns)
+
+    def _list(self, kind: str, ns: Optional[str], label_selector: str = "", field_selector: str = "") -> List[dict]:
+        keep_l, keep_f = label_filter(label_selector), field_filter(field_selector)
+        return [o for o in self.by_kind[kind]
+                if (ns is None or namespace(o) == ns) and keep_l(o) and keep_f(o)]
+
+    def daemonsets(self, ns: Optional[str], label_selector: str = "") -> List[dict]:
+        return self._list("daemonsets", ns, label_selector)
+
+    def pods(self, ns: Optional[str], label_selector: str = "", field_selector: str = "") -> List[dict]:
+        return self._list("pods", ns, label_selector, field_selector)
+
+    def revisions(self, ns: Optional[str], label_selector: str = "") -> List[dict]:
+        return self._list("revisions", ns, label_selector)
+
+    def events(self, ns: Optional[str], field_selector: str = "") -> List[dict]:
+        return self._list("events", ns, "", field_selector)
+
+
+def _parse(raw: bytes, path: str):
+    try:
+        return json.loads(raw)
+    except ValueError as json_err:
+        try:
+            import yaml
+            return yaml.safe_load(raw)
+        except Exception:  # noqa: BLE001 - any YAML failure means "not a snapshot"
+            raise DsError(f"malformed snapshot {path}: not JSON ({json_err.msg} at line {json_err.lineno}) "
+                          "nor YAML") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -36,10 +37,13 @@ for command in (why, diff):
     root.add_command(command)
 
 
-def main(argv=None) -> None:
-    """Entry point: runs the CLI, turning every expected failure into one `error:` line."""
+def main(argv=None, obj=None) -> None:
+    """Entry point: runs the CLI, turning every expected failure into one `error:` line.
+
+    `obj` is the Env (tests pass one with a fixed clock); None builds the real one.
+    """
     try:
-        rc = root.main(args=argv, prog_name="kubectl ds", standalone_mode=False, obj=None)
+        rc = root.main(args=argv, prog_name="kubectl ds", standalone_mode=False, obj=obj)
     except DsError as err:
         click.echo(f"error: {err.message}", err=True)
         sys.exit(err.exit_code)
@@ -55,4 +59,10 @@ def main(argv=None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
+    except Exception as err:  # noqa: BLE001 - a bug: still one line, the traceback on request
+        if os.environ.get("KUBECTL_DS_DEBUG"):
+            raise
+        click.echo(f"error: internal error: {type(err).__name__}: {err} "
+                   "(set KUBECTL_DS_DEBUG=1 for a traceback, and please report it)", err=True)
+        sys.exit(ExitCode.CANNOT_ANSWER)
     sys.exit(rc or 0)

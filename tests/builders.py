@@ -183,7 +183,7 @@ def daemon_pod(ds: dict, node_name: str, hash: str = "abc123", suffix: str = "",
     if bound:
         spec["nodeName"] = node_name
     ns = ds["metadata"]["namespace"]
-    name = f"{ds['metadata']['name']}-{suffix or hashlib.sha1(node_name.encode()).hexdigest()[:5]}"
+    name = f"{ds['metadata']['name']}-{suffix or hashlib.sha1((ds['metadata']['name'] + node_name).encode()).hexdigest()[:5]}"
     lbl = dict(tmpl["metadata"]["labels"], **{"controller-revision-hash": hash})
     if generation is not None:
         lbl["pod-template-generation"] = str(generation)

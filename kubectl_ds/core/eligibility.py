@@ -87,7 +87,7 @@ def _affinity_reasons(spec: Mapping, node: Mapping) -> List[Reason]:
         failed = selectors.failed_expressions(term, node)
         descr = "; ".join(_describe_failure(kind, e, node) for kind, e in failed)
         parts.append(f"term {i}: {descr}")
-        details.append({"term": i, "failed": [dict(e, on=kind) for kind, e in failed]})
+        details.append({"term": i, "failed": [dict(e, source=kind) for kind, e in failed]})
     if not terms:
         parts.append("nodeSelectorTerms is empty (matches no node)")
     msg = "required node affinity does not match: " + " | ".join(parts)

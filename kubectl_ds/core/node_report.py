@@ -73,11 +73,11 @@ def _state(verdict: Verdict, pod: Optional[PodState]) -> str:
         return EVICTING
     if not verdict.should_run:
         return MISSCHEDULED
-    if pod.phase == "Pending" and not pod.problems:
+    if not pod.scheduled:
         return PENDING
     blocking = [p for p in pod.problems if p.type != "Outdated"]
     if blocking or not pod.ready:
-        return PENDING if pod.phase == "Pending" else UNHEALTHY
+        return UNHEALTHY
     if pod.updated is False:
         return OUTDATED
     return RUNNING

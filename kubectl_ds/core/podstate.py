@@ -71,7 +71,8 @@ def pod_state(pod: Mapping, node: Optional[Mapping], others: Sequence[Mapping], 
     return PodState(name=name(pod), namespace=namespace(pod), phase=phase, status=display_status(pod),
                     ready=is_ready(pod), available=is_available(pod, min_ready_seconds, now),
                     updated=updated, revision_hash=labels(pod).get(HASH_LABEL, ""),
-                    deleting=deleting(pod), problems=tuple(problems))
+                    deleting=deleting(pod), scheduled=bool(get_in(pod, "spec", "nodeName")),
+                    problems=tuple(problems))
 
 
 def container_problems(pod: Mapping) -> List[Reason]:

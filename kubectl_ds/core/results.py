@@ -47,10 +47,11 @@ class PodState:
     updated: Optional[bool]  # None when the current revision is unknown
     revision_hash: str
     deleting: bool
+    scheduled: bool = True   # bound to the node (spec.nodeName set)
     problems: Tuple[Reason, ...] = ()
 
     def to_dict(self) -> dict:
         return {"name": self.name, "namespace": self.namespace, "phase": self.phase,
                 "status": self.status, "ready": self.ready, "available": self.available,
                 "updated": self.updated, "revisionHash": self.revision_hash or None,
-                "deleting": self.deleting, "problems": [p.to_dict() for p in self.problems]}
+                "deleting": self.deleting, "scheduled": self.scheduled, "problems": [p.to_dict() for p in self.problems]}

@@ -191,6 +191,8 @@ def parse_selector_string(text: str) -> List[Tuple[str, str, List[str]]]:
                 raise SelectorError(f"unable to parse selector {text!r}: unexpected {nxt!r}")
         if i < len(tokens):
             expect(",")
+            if i == len(tokens):
+                raise SelectorError(f"unable to parse selector {text!r}: trailing ','")
     for key, op, values in reqs:
         if not valid_label_key(key) or any(not valid_label_value(v) for v in values):
             raise SelectorError(f"invalid selector {text!r}: bad key or value in {key!r}")

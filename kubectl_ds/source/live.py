@@ -97,11 +97,11 @@ class LiveSource:
             if not cont:
                 return items
 
-    def _get(self, fn: Callable, verb: str, resource: str, name: str, **kwargs) -> dict:
+    def _get(self, fn: Callable, verb: str, resource: str, obj_name: str, **kwargs) -> dict:
         try:
             return self._call(fn, verb, resource, kwargs.get("namespace"), **kwargs)
         except _NotFoundSignal:
-            raise NotFound(resource[:-1], name, kwargs.get("namespace", "")) from None
+            raise NotFound(resource[:-1], obj_name, kwargs.get("namespace", "")) from None
 
     def _call(self, fn: Callable, verb: str, resource: str, namespace: Optional[str], **kwargs) -> dict:
         from kubernetes.client.exceptions import ApiException

@@ -123,8 +123,8 @@ def diff_text(c: Coverage, wide: bool, color: bool) -> str:
     out = [f"DaemonSet {c.namespace}/{c.name}: {verdict} — {len(c.desired)} desired, {len(c.actual)} with a pod, "
            f"{len(c.missing)} missing, {len(c.misscheduled)} misscheduled, {len(c.duplicates)} with duplicates"]
     short = ("DESIRED", "CURRENT", "MISSCHEDULED", "READY", "AVAILABLE", "UP-TO-DATE", "UNAVAILABLE")
-    rows = [["computed"] + [str(c.computed.get(k, 0)) for k in STATUS_FIELDS],
-            ["status"] + ["-" if c.reported.get(k) is None else str(c.reported.get(k)) for k in STATUS_FIELDS]]
+    rows = [["from pods"] + [str(c.computed.get(k, 0)) for k in STATUS_FIELDS],
+            ["in .status"] + ["-" if c.reported.get(k) is None else str(c.reported.get(k)) for k in STATUS_FIELDS]]
     out += ["", table(rows, ("",) + short)]
     if c.status_stale:
         why = "" if c.generation_observed else " (observedGeneration < generation: the controller has not caught up)"

@@ -24,29 +24,33 @@ _CONFIG_REASONS = ("CreateContainerConfigError", "CreateContainerError", "RunCon
 
 
 def display_status(pod: Mapping) -> str:
-    """Roughly what `kubectl get pod` prints in STATUS."""
+    """What `kubectl get pod` prints in STATUS (kubectl's printPod, simplified)."""
     if deleting(pod):
         return "Terminating"
     status = pod.get("status") or {}
-    if status.get("reason"):
-        return status["reason"]
+    reason = status.get("reason") or status.get("phase") or "Unknown"
+    init_specs = {c.get("name"): c for c in get_in(pod, "spec", "initContainers", default=())}
+    total = len(init_specs)
     for i, cs in enumerate(status.get("initContainerStatuses") or ()):
         state = cs.get("state") or {}
-        if (state.get("terminated") or {}).get("exitCode", 0) == 0 and "terminated" in state:
+        term = state.get("terminated")
+        if term and term.get("exitCode", 0) == 0:
             continue
-        if "waiting" in state and state["waiting"].get("reason") not in (None, "PodInitializing"):
-            return f"Init:{state['waiting']['reason']}"
-        if "terminated" in state:
-            return f"Init:{state['terminated'].get('reason') or 'Error'}"
-        if not cs.get("started") and "running" not in state:
-            return f"Init:{i}/{len(status.get('initContainerStatuses'))}"
+        if init_specs.get(cs.get("name"), {}).get("restartPolicy") == "Always" and cs.get("started"):
+            continue  # a started sidecar does not hold the pod in Init
+        if term:
+            return f"Init:{term.get('reason') or ('Signal:%s' % term['signal'] if term.get('signal') else 'ExitCode:%s' % term.get('exitCode'))}"
+        waiting = (state.get("waiting") or {}).get("reason")
+        if waiting and waiting != "PodInitializing":
+            return f"Init:{waiting}"
+        return f"Init:{i}/{total}"
     for cs in status.get("containerStatuses") or ():
         state = cs.get("state") or {}
-        if state.get("waiting", {}).get("reason"):
-            return state["waiting"]["reason"]
-        if state.get("terminated", {}).get("reason"):
-            return state["terminated"]["reason"]
-    return status.get("phase") or "Unknown"
+        if (state.get("waiting") or {}).get("reason"):
+            reason = state["waiting"]["reason"]
+        elif (state.get("terminated") or {}).get("reason"):
+            reason = state["terminated"]["reason"]
+    return reason
 
 
 def pod_state(pod: Mapping, node: Optional[Mapping], others: Sequence[Mapping], events: Iterable[Mapping],
@@ -194,10 +198,10 @@ def resource_shortfalls(pod: Mapping, node: Mapping, others: Sequence[Mapping]) 
     out = []
     want = pod_requests(pod)
     for r, v in sorted(want.items()):
-        if v <= 0 or r not in alloc:
+        if v <= 0 or r == "pods":
             continue
-        try:
-            have = parse_quantity(alloc[r])
+        try:  # an extended resource the node does not offer has 0 allocatable (fitsRequest)
+            have = parse_quantity(alloc.get(r, "0"))
         except ValueError:
             continue
         free = have - used.get(r, Decimal(0))

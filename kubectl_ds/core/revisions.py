@@ -92,10 +92,13 @@ def pod_order(pod: Mapping):
 
 
 def pods_by_node(ds: Mapping, pods: Iterable[Mapping]) -> Dict[str, List[Mapping]]:
-    """getNodesToDaemonPods: the DaemonSet's pods by target node, each list oldest first."""
+    """getNodesToDaemonPods: the DaemonSet's pods by target node, each list oldest first.
+
+    Like ClaimPods, this includes the orphans the controller adopts on its next sync.
+    """
     out: Dict[str, List[Mapping]] = {}
     for pod in pods:
-        if is_daemon_pod(ds, pod):
+        if is_daemon_pod(ds, pod) or is_orphan_candidate(ds, pod):
             node = target_node(pod)
             if node:
                 out.setdefault(node, []).append(pod)

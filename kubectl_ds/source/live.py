@@ -103,7 +103,7 @@ class LiveSource:
         except _NotFoundSignal:
             raise NotFound(resource[:-1], obj_name, kwargs.get("namespace", "")) from None
 
-    def _call(self, fn: Callable, verb: str, resource: str, namespace: Optional[str], **kwargs) -> dict:
+    def _call(self, fn: Callable, verb: str, resource: str, scope: Optional[str], **kwargs) -> dict:
         from kubernetes.client.exceptions import ApiException
         import urllib3
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
@@ -113,7 +113,7 @@ class LiveSource:
         except ApiException as err:
             if err.status == 404 and verb == "get":
                 raise _NotFoundSignal() from None
-            raise api_error(err, verb, resource, namespace) from None
+            raise api_error(err, verb, resource, scope) from None
         except urllib3.exceptions.HTTPError as err:
             host = self.api_client.configuration.host
             raise DsError(f"cannot reach the apiserver at {host}: {_reason(err)}") from None

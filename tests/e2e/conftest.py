@@ -70,19 +70,33 @@ class Scenario:
         return name
 
     def sync_nodes(self, timeout: float = 60) -> None:
-        """Barrier: every node Ready, and known to the DaemonSet controller with its current spec.
+        """Barrier: every node Ready and untainted by the lifecycle controller, and the DaemonSet
+        controller's informer holding that version of every node.
 
-        A DaemonSet created right after a node can be synced before the controller's informer
-        has the node (status then says desired=0 and looks settled). A probe DaemonSet that
-        tolerates everything must count all of this test's nodes before the test goes on.
+        New nodes carry node.kubernetes.io/not-ready:NoSchedule (TaintNodesByCondition) until
+        the node lifecycle controller sees them Ready; a DaemonSet synced in that window skips
+        them. So: wait for the API to show the taint gone, then create a probe DaemonSet that
+        tolerates exactly the nodes' other taints, and wait until it counts every node.
         """
-        self.kube.wait_nodes_ready(self.nodes, timeout)
+        lifecycle = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
+
+        def nodes_ready():
+            bad = []
+            for name in self.nodes:
+                node = self.kube.node(name)
+                conds = {c["type"]: c["status"] for c in node.get("status", {}).get("conditions", [])}
+                keys = [t["key"] for t in node["spec"].get("taints") or ()]
+                if conds.get("Ready") != "True" or any(k in lifecycle for k in keys):
+                    bad.append(f"{name}: Ready={conds.get('Ready')} taints={keys}")
+            return True if not bad else "; ".join(bad)
+        self.kube.wait("nodes Ready without lifecycle taints", nodes_ready, self.kube.core.list_node, timeout)
+        keys = sorted({t["key"] for n in self.nodes for t in self.kube.node(n)["spec"].get("taints") or ()})
         self.barriers += 1
         probe_name = f"kds-barrier-{self.barriers}"
-        probe = ds_manifest(probe_name, tolerations=[{"operator": "Exists"}])
+        probe = ds_manifest(probe_name, tolerations=[{"key": k, "operator": "Exists"} for k in keys])
         self.kube.create_daemonset(self.namespace, self.isolate(probe))
         want = len(self.nodes)
-        self.kube.wait(f"the DaemonSet controller to see {want} nodes", lambda: (
+        self.kube.wait(f"the DaemonSet controller to see {want} ready nodes", lambda: (
             lambda st: st.get("desiredNumberScheduled") == want or f"status {st}")(
                 self.kube.daemonset(self.namespace, probe_name).get("status") or {}),
             self.kube.apps.list_namespaced_daemon_set, timeout, namespace=self.namespace)

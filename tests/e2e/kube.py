@@ -102,8 +102,10 @@ class Kube:
                 w.stop()
                 break
 
-    def wait_pods(self, ns: str, what: str, check: Callable[[List[dict]], object], timeout: float = 60):
-        return self.wait(what, lambda: check(self.pods(ns)), self.core.list_namespaced_pod, timeout, namespace=ns)
+    def wait_pods(self, ns: str, what: str, check: Callable[[List[dict]], object], timeout: float = 60,
+                  label_selector: str = ""):
+        return self.wait(what, lambda: check(self.pods(ns, label_selector)), self.core.list_namespaced_pod,
+                         timeout, namespace=ns)
 
     def wait_settled(self, ns: str, name: str, timeout: float = 90) -> dict:
         """Until the controller has observed the DaemonSet and its pods match its status."""

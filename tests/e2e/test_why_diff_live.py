@@ -32,7 +32,7 @@ def test_control_plane_node_is_skipped_and_why_names_the_toleration(scenario, ku
     kube.patch_daemonset(scenario.namespace, "agent", {"spec": {"template": {"spec": {
         "tolerations": [entry["reasons"][0]["toleration"]]}}}})
     kube.wait_pods(scenario.namespace, "a pod on the control-plane node",
-                   lambda pods: any(p["spec"].get("nodeName") == cp for p in pods))
+                   lambda pods: any(p["spec"].get("nodeName") == cp for p in pods), label_selector="app=agent")
     kube.wait_settled(scenario.namespace, "agent")
     assert live("diff", "agent", "-n", scenario.namespace, "-o", "json").json()["desired"] == sorted([cp, w])
 
@@ -76,7 +76,7 @@ def test_node_added_then_label_removed(scenario, kube, live):
     n2 = scenario.node("n2", labels={"role": "agent"})
     scenario.sync_nodes()
     kube.wait_pods(scenario.namespace, "a pod on the new node",
-                   lambda pods: any(p["spec"].get("nodeName") == n2 for p in pods))
+                   lambda pods: any(p["spec"].get("nodeName") == n2 for p in pods), label_selector="app=agent")
     kube.wait_settled(scenario.namespace, "agent")
     doc = live("diff", "agent", "-n", scenario.namespace, "-o", "json").json()
     assert doc["desired"] == doc["actual"] == sorted([n1, n2]) and doc["inSync"]
@@ -85,7 +85,7 @@ def test_node_added_then_label_removed(scenario, kube, live):
     # before the controller acts, diff sees a pod that must go (evicting), then it is gone
     kube.wait_pods(scenario.namespace, "the pod on the unlabelled node to be deleted",
                    lambda pods: not any(p["spec"].get("nodeName") == n2 and not p["metadata"].get("deletionTimestamp")
-                                        for p in pods))
+                                        for p in pods), label_selector="app=agent")
     kube.wait_settled(scenario.namespace, "agent")
     doc = live("diff", "agent", "-n", scenario.namespace, "-o", "json").json()
     assert doc["desired"] == [n1] and doc["inSync"]
@@ -106,10 +106,16 @@ def test_noschedule_taint_after_placement_is_misscheduled_but_kept(scenario, kub
     doc = live("diff", "agent", "-n", scenario.namespace, "-o", "json", expect=1).json()
     assert doc["misscheduled"] == [n2] and doc["evicting"] == [] and doc["desired"] == [n1]
 
-    # any DaemonSet event makes the controller recount; the pod must still be there afterwards
-    kube.patch_daemonset(scenario.namespace, "agent", {"metadata": {"labels": {"touched": "1"}}})
-    kube.wait("numberMisscheduled=1", lambda: kube.daemonset(scenario.namespace, "agent")["status"]
-              .get("numberMisscheduled") == 1, kube.apps.list_namespaced_daemon_set, 60,
+    # any DaemonSet event makes the controller recount (touch it until its informer has the
+    # tainted node); the pod must still be there afterwards
+    touches = iter(range(1000))
+
+    def recounted():
+        if kube.daemonset(scenario.namespace, "agent")["status"].get("numberMisscheduled") == 1:
+            return True
+        kube.patch_daemonset(scenario.namespace, "agent", {"metadata": {"labels": {"touched": str(next(touches))}}})
+        return "numberMisscheduled still 0"
+    kube.wait("numberMisscheduled=1", recounted, kube.apps.list_namespaced_daemon_set, 60,
               namespace=scenario.namespace)
     doc = live("diff", "agent", "-n", scenario.namespace, "-o", "json", expect=1).json()
     assert doc["misscheduled"] == [n2] and not doc["status"]["stale"]
@@ -128,7 +134,7 @@ def test_noexecute_taint_evicts(scenario, kube, live):
     kube.patch_node(n2, {"spec": {"taints": [{"key": "maintenance", "effect": "NoExecute"}]}})
     kube.wait_pods(scenario.namespace, "the pod on the NoExecute node to go",
                    lambda pods: [p["spec"].get("nodeName") for p in pods
-                                 if not p["metadata"].get("deletionTimestamp")] == [n1])
+                                 if not p["metadata"].get("deletionTimestamp")] == [n1], label_selector="app=agent")
     why = live("why", n2, "-d", "agent", "-n", scenario.namespace, "-o", "json").json()["daemonsets"][0]
     assert (why["shouldRun"], why["shouldContinueRunning"]) == (False, False)
     assert why["reasons"][0]["evicts"] is True

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Iterable, List, Mapping, Optional, Tuple
 
 from kubectl_ds.core.eligibility import evaluate
 from kubectl_ds.core.objects import deleting, get_in, labels, name, namespace

@@ -1,0 +1,38 @@
+"""Every output format in one place: a registry from result type to (document, text) renderers.
+
+json and yaml render the same document (the stable, camelCase contract); table and wide are text.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, Tuple
+
+from kubectl_ds.render.common import dump
+
+_REGISTRY: Dict[type, Tuple[Callable, Callable]] = {}
+
+
+def register(result_type: type, document: Callable, text: Callable) -> None:
+    _REGISTRY[result_type] = (document, text)
+
+
+def render(result, fmt: str, color: bool = False) -> str:
+    """Render `result` (a core result, or a list of one kind) as table, wide, json or yaml."""
+    kind = type(result[0]) if isinstance(result, list) and result else type(result)
+    key = (list, kind) if isinstance(result, list) else kind
+    document, text = _REGISTRY[key]
+    if fmt in ("json", "yaml"):
+        return dump(document(result), fmt)
+    return text(result, fmt == "wide", color)
+
+
+def _register_builtins() -> None:
+    from kubectl_ds.core.coverage import Coverage
+    from kubectl_ds.core.node_report import NodeReport
+    from kubectl_ds.render import diff, why
+    register(NodeReport, why.why_document, why.why_text)
+    register(Coverage, diff.diff_document, diff.diff_text)
+    register((list, Coverage), diff.diff_list_document, diff.diff_list_text)
+
+
+_register_builtins()

@@ -1,0 +1,74 @@
+"""`diff` output: coverage of one DaemonSet, or one summary row per DaemonSet."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from kubectl_ds.core.coverage import STATUS_FIELDS, Coverage
+from kubectl_ds.render.common import paint, table, yes
+
+
+def diff_document(c: Coverage) -> dict:
+    return {"namespace": c.namespace, "name": c.name,
+            "desired": list(c.desired), "actual": list(c.actual),
+            "missing": list(c.missing), "misscheduled": list(c.misscheduled),
+            "duplicates": list(c.duplicates), "outdated": list(c.outdated), "unready": list(c.unready),
+            "evicting": list(c.evicting), "orphans": list(c.orphans), "unknownNodes": list(c.unknown_nodes),
+            "currentRevision": c.current_hash or None, "inSync": c.in_sync,
+            "status": {"computed": dict(c.computed), "reported": dict(c.reported),
+                       "generationObserved": c.generation_observed, "stale": c.status_stale}}
+
+
+def diff_text(c: Coverage, wide: bool, color: bool) -> str:
+    verdict = paint("InSync" if c.in_sync else "Drift", color)
+    out = [f"DaemonSet {c.namespace}/{c.name}: {verdict} — {len(c.desired)} desired, {len(c.actual)} with a pod, "
+           f"{len(c.missing)} missing, {len(c.misscheduled)} misscheduled, {len(c.duplicates)} with duplicates"]
+    short = ("DESIRED", "CURRENT", "MISSCHEDULED", "READY", "AVAILABLE", "UP-TO-DATE", "UNAVAILABLE")
+    rows = [["from pods"] + [str(c.computed.get(k, 0)) for k in STATUS_FIELDS],
+            ["in .status"] + ["-" if c.reported.get(k) is None else str(c.reported.get(k)) for k in STATUS_FIELDS]]
+    out += ["", table(rows, ("",) + short)]
+    if c.status_stale:
+        why = "" if c.generation_observed else " (observedGeneration < generation: the controller has not caught up)"
+        out.append(f"warning: the DaemonSet's status disagrees with the pods{why}")
+    problems = []
+    for n in c.missing:
+        problems.append([n, "Missing", "should run here, has no daemon pod"])
+    for n in c.misscheduled:
+        kept = "pod is being evicted (untolerated NoExecute or no longer selected)" if n in c.evicting \
+            else "pod kept running, no new one would be placed (untolerated NoSchedule)"
+        problems.append([n, "Misscheduled", kept])
+    for n in c.duplicates:
+        problems.append([n, "Duplicate", "more than one daemon pod on the node"])
+    for n in c.outdated:
+        problems.append([n, "Outdated", f"pod not on the current revision {c.current_hash or '?'}"])
+    for n in c.unready:
+        problems.append([n, "Unready", "oldest daemon pod is not Ready"])
+    for n in c.unknown_nodes:
+        problems.append([n, "NodeGone", "daemon pod aimed at a node that does not exist"])
+    for p in c.orphans:
+        problems.append(["-", "Orphan", f"pod {p} has no controller and will be adopted"])
+    if problems:
+        out += ["", table(sorted(problems, key=lambda r: (r[0], r[1])), ("NODE", "PROBLEM", "DETAIL"))]
+    if wide:
+        out += ["", f"desired: {', '.join(c.desired) or '<none>'}", f"actual:  {', '.join(c.actual) or '<none>'}"]
+    return "\n".join(out)
+
+
+def diff_list_document(items: Sequence[Coverage]) -> dict:
+    return {"items": [diff_document(c) for c in items]}
+
+
+def diff_list_text(items: Sequence[Coverage], wide: bool, color: bool) -> str:
+    headers = ["NAMESPACE", "NAME", "DESIRED", "CURRENT", "MISSING", "MISSCHEDULED", "DUPLICATES",
+               "OUTDATED", "UNREADY", "SYNC"]
+    if wide:
+        headers += ["STATUS-STALE", "REVISION"]
+    rows = []
+    for c in items:
+        row = [c.namespace, c.name, str(len(c.desired)), str(c.computed.get("currentNumberScheduled", 0)),
+               str(len(c.missing)), str(len(c.misscheduled)), str(len(c.duplicates)), str(len(c.outdated)),
+               str(len(c.unready)), paint("InSync" if c.in_sync else "Drift", color)]
+        if wide:
+            row += [yes(c.status_stale), c.current_hash or "-"]
+        rows.append(row)
+    return table(rows, headers)

@@ -1,0 +1,68 @@
+"""`why` output: the per-node report as a document and as text."""
+
+from __future__ import annotations
+
+from typing import List
+
+from kubectl_ds.core.node_report import Entry, NodeReport
+from kubectl_ds.render.common import indent, paint, table, yes
+
+
+def why_document(report: NodeReport) -> dict:
+    return {"node": report.node,
+            "nodeConditions": [r.to_dict() for r in report.node_notes],
+            "daemonsets": [_entry_doc(e) for e in report.entries]}
+
+
+def _entry_doc(e: Entry) -> dict:
+    return {"namespace": e.namespace, "name": e.name,
+            "shouldRun": e.verdict.should_run, "shouldContinueRunning": e.verdict.should_continue_running,
+            "state": e.state,
+            "reasons": [r.to_dict() for r in e.verdict.reasons],
+            "notes": [r.to_dict() for r in e.verdict.notes + e.hints],
+            "pod": e.pod.to_dict() if e.pod else None,
+            "extraPods": list(e.extra_pods), "orphanPod": e.orphan}
+
+
+def why_text(report: NodeReport, wide: bool, color: bool) -> str:
+    import yaml
+    out: List[str] = [f"Node: {report.node}"]
+    for note in report.node_notes:
+        out.append(f"  {note.message}")
+    headers = ["NAMESPACE", "DAEMONSET", "SHOULD-RUN", "KEEP-RUNNING", "STATE", "POD", "REASON"]
+    if wide:
+        headers += ["POD-STATUS", "REVISION"]
+    rows = []
+    for e in report.entries:
+        reason = ",".join(dict.fromkeys(r.type for r in e.verdict.reasons + (e.pod.problems if e.pod else ()))) \
+            or "-"
+        row = [e.namespace, e.name, yes(e.verdict.should_run), yes(e.verdict.should_continue_running),
+               paint(e.state, color), e.pod.name if e.pod else "-", reason]
+        if wide:
+            row += [e.pod.status if e.pod else "-", (e.pod.revision_hash or "-") if e.pod else "-"]
+        rows.append(row)
+    if not rows:
+        return "\n".join(out + ["No DaemonSets in scope."])
+    out += ["", table(rows, headers)]
+    for e in report.entries:
+        lines = []
+        for r in e.verdict.reasons:
+            lines.append(f"  - {r.type}: {r.message}")
+            if r.type == "Taint":
+                lines.append("    to tolerate it, add to spec.template.spec:")
+                lines.append(indent(yaml.safe_dump({"tolerations": [r.detail["toleration"]]}, sort_keys=False)
+                                     .rstrip(), "      "))
+        for r in (e.pod.problems if e.pod else ()):
+            lines.append(f"  - {r.type}: {r.message}")
+        for r in e.verdict.notes + e.hints:
+            if wide or r.type not in ("Cordoned",):
+                lines.append(f"  - note: {r.message}")
+        if e.extra_pods:
+            lines.append(f"  - {len(e.extra_pods)} more daemon pod(s) on this node: {', '.join(e.extra_pods)}")
+        if e.orphan:
+            lines.append(f"  - pod {e.orphan} has no controller and matches the selector: the DaemonSet will adopt it")
+        if lines:
+            out += ["", f"{e.namespace}/{e.name} ({e.state}):"] + lines
+    return "\n".join(out)
+
+

@@ -9,6 +9,8 @@ import click
 
 from kubectl_ds import __version__
 from kubectl_ds.commands.diff import diff
+from kubectl_ds.commands.footprint import footprint
+from kubectl_ds.commands.lint import lint
 from kubectl_ds.commands.why import why
 from kubectl_ds.env import Env
 from kubectl_ds.errors import DsError, ExitCode
@@ -27,13 +29,15 @@ def root(ctx, **kwargs):
     \b
     why NODE      would each DaemonSet run on NODE, and if not, exactly why
     diff [NAME]   desired nodes against actual pods: missing, misscheduled, duplicates...
+    lint [NAME]   the classic DaemonSet mistakes (also on manifests, -f), each with its fix
+    footprint     requests and limits of DaemonSets times the nodes they cover, and per node
     """
     if ctx.obj is None:
         ctx.obj = Env()
     ctx.meta["kubectl_ds.options"] = {k: v for k, v in kwargs.items() if v is not None}
 
 
-for command in (why, diff):
+for command in (why, diff, lint, footprint):
     root.add_command(command)
 
 

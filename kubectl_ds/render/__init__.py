@@ -33,6 +33,12 @@ def _register_builtins() -> None:
     register(NodeReport, why.why_document, why.why_text)
     register(Coverage, diff.diff_document, diff.diff_text)
     register((list, Coverage), diff.diff_list_document, diff.diff_list_text)
+    from kubectl_ds.core.footprint import Footprint, NodeFootprints
+    from kubectl_ds.core.lint import LintReport
+    from kubectl_ds.render import footprint as footprint_render, lint as lint_render
+    register(LintReport, lint_render.lint_document, lint_render.lint_text)
+    register(Footprint, footprint_render.footprint_document, footprint_render.footprint_text)
+    register(NodeFootprints, footprint_render.by_node_document, footprint_render.by_node_text)
 
 
 _register_builtins()

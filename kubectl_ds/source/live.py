@@ -82,6 +82,21 @@ class LiveSource:
         fn = self.core.list_event_for_all_namespaces if namespace is None else self.core.list_namespaced_event
         return self._list(fn, "events", namespace, field_selector=field_selector)
 
+    def workloads(self, namespace: Optional[str], label_selector: str = "") -> List[dict]:
+        """Deployments, then StatefulSets. LIST items carry no `kind`: it is set here."""
+        out: List[dict] = []
+        for kind, resource, all_ns, in_ns in (
+                ("Deployment", "deployments", self.apps.list_deployment_for_all_namespaces,
+                 self.apps.list_namespaced_deployment),
+                ("StatefulSet", "statefulsets", self.apps.list_stateful_set_for_all_namespaces,
+                 self.apps.list_namespaced_stateful_set)):
+            fn = all_ns if namespace is None else in_ns
+            for item in self._list(fn, resource, namespace, label_selector=label_selector):
+                item.setdefault("apiVersion", "apps/v1")
+                item.setdefault("kind", kind)
+                out.append(item)
+        return out
+
     # --- plumbing ------------------------------------------------------------------------
 
     def _list(self, fn: Callable, resource: str, namespace: Optional[str], **selectors) -> List[dict]:

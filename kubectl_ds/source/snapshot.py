@@ -1,5 +1,6 @@
 """Offline source: the JSON (or YAML) List printed by
-`kubectl get nodes,daemonsets,pods,controllerrevisions,events -A -o json`."""
+`kubectl get nodes,daemonsets,pods,controllerrevisions,events,deployments,statefulsets -A -o json`
+(events, deployments and statefulsets are optional)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from kubectl_ds.errors import DsError, NotFound
 from kubectl_ds.source.selectors import field_filter, label_filter
 
 KINDS = {"Node": "nodes", "DaemonSet": "daemonsets", "Pod": "pods",
-         "ControllerRevision": "revisions", "Event": "events"}
+         "ControllerRevision": "revisions", "Event": "events",
+         "Deployment": "workloads", "StatefulSet": "workloads"}
 
 
 class SnapshotSource:
@@ -72,6 +74,10 @@ class SnapshotSource:
 
     def events(self, ns: Optional[str], field_selector: str = "") -> List[dict]:
         return self._list("events", ns, "", field_selector)
+
+    def workloads(self, ns: Optional[str], label_selector: str = "") -> List[dict]:
+        """Deployments and StatefulSets (each with its `kind`), in file order."""
+        return self._list("workloads", ns, label_selector)
 
 
 def _parse(raw: bytes, path: str):

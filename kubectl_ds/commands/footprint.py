@@ -1,0 +1,41 @@
+"""`kubectl ds footprint`: what DaemonSets cost, per pod and times the nodes they cover."""
+
+from __future__ import annotations
+
+import click
+
+from kubectl_ds.commands.common import color, echo, no_daemonsets, open_source, scope_namespace
+from kubectl_ds.core.footprint import footprint as per_daemonset, footprint_by_node
+from kubectl_ds.options import global_options, pop_options
+from kubectl_ds.render import render
+
+EXAMPLES = """
+\b
+Examples:
+  # Requests and limits of every DaemonSet, times the nodes it covers, and the total
+  kubectl ds footprint -A
+\b
+  # How much of each node goes to daemon pods
+  kubectl ds footprint -A --by-node
+\b
+  # Offline, as JSON
+  kubectl ds footprint -A --snapshot dump.json -o json
+"""
+
+
+@click.command(epilog=EXAMPLES)
+@click.option("--by-node", is_flag=True, help="One row per node: the daemon pods' share of it.")
+@global_options
+@click.pass_context
+def footprint(ctx, by_node, **kwargs):
+    """Show what DaemonSets request: per pod, times the nodes they cover, and per node."""
+    opts = pop_options(ctx, kwargs)
+    source = open_source(ctx, opts)
+    ns = scope_namespace(opts, source, default_all=False)
+    daemonsets = source.daemonsets(ns, opts.selector)
+    if not daemonsets:
+        no_daemonsets(ns)
+        return
+    nodes = source.nodes()
+    result = footprint_by_node(daemonsets, nodes) if by_node else per_daemonset(daemonsets, nodes)
+    echo(ctx, render(result, opts.output, color(ctx)))

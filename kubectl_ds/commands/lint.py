@@ -1,0 +1,87 @@
+"""`kubectl ds lint [NAME] [-f FILE]`: the DaemonSet mistakes operators make, with the fix for each."""
+
+from __future__ import annotations
+
+import copy
+
+import click
+
+from kubectl_ds.commands.common import color, echo, find_daemonset, no_daemonsets, open_source, scope_namespace
+from kubectl_ds.core.lint import ERROR, SEVERITIES, lint as run_checks
+from kubectl_ds.core.objects import name
+from kubectl_ds.errors import DsError, ExitCode
+from kubectl_ds.options import global_options, pop_options
+from kubectl_ds.render import render
+
+EXAMPLES = """
+\b
+Examples:
+  # Every DaemonSet in every namespace, and the Deployments/StatefulSets that are DaemonSets in disguise
+  kubectl ds lint -A
+\b
+  # One DaemonSet, as JSON
+  kubectl ds lint log-agent -n logging -o json
+\b
+  # Manifests before they are applied (no cluster needed); exit 1 on warnings too
+  kubectl ds lint -f daemonset.yaml --fail-on warning
+\b
+  # Manifests, against the nodes of a cluster dump
+  kubectl ds lint -f manifests/ --snapshot dump.json
+\b
+  # Silence two checks for one DaemonSet
+  kubectl annotate daemonset net-agent -n kube-system kubectl-ds.io/ignore=DS003,DS011
+"""
+
+
+@click.command(epilog=EXAMPLES)
+@click.argument("ds_name", metavar="[NAME]", required=False)
+@click.option("-f", "--filename", "files", multiple=True, metavar="FILE",
+              help="Lint these manifests (YAML or JSON, multi-document, List; a directory; - for stdin) "
+                   "instead of the cluster's objects. The cluster's nodes are read only with --snapshot, "
+                   "--kubeconfig or --context.")
+@click.option("--fail-on", type=click.Choice(SEVERITIES), default=ERROR, show_default=True,
+              help="Exit 1 when a finding is this severe or more.")
+@global_options
+@click.pass_context
+def lint(ctx, ds_name, files, fail_on, **kwargs):
+    """Check DaemonSets for the mistakes that bite: placement, resources, rollout, host access."""
+    opts = pop_options(ctx, kwargs)
+    if files:
+        daemonsets, workloads = _from_files(files, ds_name, opts.namespace)
+        if not daemonsets and not workloads:
+            click.echo(f"No DaemonSets found in {', '.join(files)}.", err=True)
+            return
+        uses_cluster = opts.snapshot or opts.kubeconfig or opts.context
+        nodes = open_source(ctx, opts).nodes() if uses_cluster else None
+    else:
+        source = open_source(ctx, opts)
+        if ds_name:
+            daemonsets, workloads = [find_daemonset(source, opts, ds_name)], []
+        else:
+            ns = scope_namespace(opts, source, default_all=False)
+            daemonsets, workloads = source.daemonsets(ns, opts.selector), source.workloads(ns, opts.selector)
+            if not daemonsets and not workloads:
+                no_daemonsets(ns)
+                return
+        nodes = source.nodes()
+    report = run_checks(daemonsets, workloads, nodes)
+    echo(ctx, render(report, opts.output, color(ctx)))
+    if report.fails(fail_on):
+        ctx.exit(ExitCode.BAD_NEWS)
+
+
+def _from_files(files, ds_name, ns):
+    """The files' DaemonSets and workloads; objects without a namespace get -n's, as kubectl apply does."""
+    from kubectl_ds.source.manifests import load_manifests
+    found = load_manifests(files)
+    objects = [copy.deepcopy(o) for o in found.daemonsets + found.workloads]
+    if ns:
+        for obj in objects:
+            obj.setdefault("metadata", {}).setdefault("namespace", ns)
+    daemonsets = [o for o in objects if o.get("kind") == "DaemonSet"]
+    workloads = [o for o in objects if o.get("kind") != "DaemonSet"]
+    if ds_name:
+        daemonsets, workloads = [d for d in daemonsets if name(d) == ds_name], []
+        if not daemonsets:
+            raise DsError(f'daemonset "{ds_name}" not found in {", ".join(files)}')
+    return daemonsets, workloads

@@ -1,0 +1,590 @@
+"""`lint`: the DaemonSet mistakes operators make, each one a small pure check with a stable code.
+
+A check takes one object (a DaemonSet, or a Deployment/StatefulSet for DS016) and the cluster's
+nodes (None when linting manifests alone) and returns Hits: a one-line message, the fix (with the
+fields to add, when it is a field), structured detail. lint() runs the catalogue, applies the
+per-object suppression annotation and orders the findings. Placement questions go through
+eligibility.evaluate (the controller's NodeShouldRunDaemonPod) and taints.py, so lint can never
+disagree with `why` and `diff` about where a DaemonSet runs. Rollout arithmetic mirrors
+kubernetes v1.33 pkg/controller/daemon/util (UnavailableCount: percentages of
+desiredNumberScheduled rounded up; both 0 means 1, as updatedDesiredNodeCounts decides).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from kubectl_ds.core import selectors, taints as tt
+from kubectl_ds.core.eligibility import evaluate
+from kubectl_ds.core.objects import annotations, get_in, labels, name, namespace
+from kubectl_ds.core.podstate import host_ports
+from kubectl_ds.core.revisions import allows_surge
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+SEVERITIES = (ERROR, WARNING, INFO)
+RANK = {INFO: 0, WARNING: 1, ERROR: 2}
+IGNORE_ANNOTATION = "kubectl-ds.io/ignore"
+HOSTNAME_KEY = "kubernetes.io/hostname"
+NOT_CHECKED = "DS000"
+MAX_UNAVAILABLE_SHARE = 0.25     # more than a quarter of the covered nodes at once is "large"
+# taints the node lifecycle controller, cloud providers and the autoscaler set and lift on their
+# own: a DaemonSet is not meant to tolerate them, so skipping such a node is not a finding
+TRANSIENT_TAINT_PREFIXES = ("node.kubernetes.io/", "node.cloudprovider.kubernetes.io/",
+                            "ToBeDeletedByClusterAutoscaler", "DeletionCandidateOfClusterAutoscaler")
+SYSTEM_DIRS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/root", "/run", "/sbin", "/sys",
+               "/usr", "/var/lib/containerd", "/var/lib/docker", "/var/lib/kubelet", "/var/run")
+SYSTEM_DIRS_EXACT = ("/", "/var", "/var/lib")
+
+
+@dataclass(frozen=True)
+class Check:
+    code: str
+    name: str
+    severity: str          # the usual severity; a check may raise it for one hit (see the catalogue)
+    summary: str
+    needs_cluster: bool = False
+    kinds: Tuple[str, ...] = ("DaemonSet",)
+
+
+@dataclass(frozen=True)
+class Fix:
+    """What to do. When it is a field to add: `value` (a mapping) goes under `path`."""
+
+    text: str
+    path: str = ""
+    value: Optional[Mapping] = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    message: str
+    fix: Fix
+    detail: Mapping = field(default_factory=dict)
+    severity: Optional[str] = None   # None: the check's own
+
+
+NEEDS_CLUSTER = Hit("", Fix(""))     # returned by a check that cannot answer without the nodes
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    check: str
+    severity: str
+    kind: str
+    namespace: str
+    name: str
+    message: str
+    fix: Fix
+    detail: Mapping = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LintReport:
+    findings: Tuple[Finding, ...]
+    suppressed: Tuple[Finding, ...]      # silenced by the kubectl-ds.io/ignore annotation
+    objects: Tuple[Tuple[str, str, str], ...]   # (kind, namespace, name) of every object linted
+    cluster: bool                        # the nodes were known (not manifests alone)
+
+    def count(self, severity: str) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    def fails(self, threshold: str) -> bool:
+        """A finding at or above `threshold`; DS000 (a check could not run) never fails a run."""
+        return any(f.code != NOT_CHECKED and RANK[f.severity] >= RANK[threshold] for f in self.findings)
+
+
+CATALOGUE: Dict[str, Check] = {}
+_CHECKS: List[Tuple[Check, Callable[[Mapping, Optional[Sequence[Mapping]]], List[Hit]]]] = []
+CATALOGUE[NOT_CHECKED] = Check(NOT_CHECKED, "NotChecked", INFO, "a check needs the cluster's nodes and was not run",
+                               kinds=("DaemonSet", "Deployment", "StatefulSet"))
+
+
+def check(code: str, check_name: str, severity: str, summary: str, needs_cluster: bool = False,
+          kinds: Tuple[str, ...] = ("DaemonSet",)):
+    """Register a check function in the catalogue under `code`."""
+    def register(fn):
+        c = Check(code, check_name, severity, summary, needs_cluster, kinds)
+        CATALOGUE[code] = c
+        _CHECKS.append((c, fn))
+        return fn
+    return register
+
+
+def lint(daemonsets: Iterable[Mapping], workloads: Iterable[Mapping] = (),
+         nodes: Optional[Iterable[Mapping]] = None) -> LintReport:
+    """Run every check on every object; `nodes` None means no cluster (manifests alone).
+
+    `workloads` are Deployments and StatefulSets, each with its `kind`.
+    """
+    nodes = None if nodes is None else tuple(nodes)
+    found: List[Finding] = []
+    hidden: List[Finding] = []
+    objects = []
+    targets = [(d, "DaemonSet") for d in daemonsets] + [(w, w.get("kind", "")) for w in workloads]
+    for obj, kind in targets:
+        objects.append((kind, namespace(obj), name(obj)))
+        ignored = ignored_codes(obj)
+        for finding in lint_object(obj, kind, nodes):
+            (hidden if finding.code in ignored else found).append(finding)
+    return LintReport(tuple(sorted(found, key=_order)), tuple(sorted(hidden, key=_order)),
+                      tuple(sorted(objects, key=lambda o: (o[1], _KIND_ORDER.get(o[0], 9), o[2]))),
+                      nodes is not None)
+
+
+def lint_object(obj: Mapping, kind: str, nodes: Optional[Sequence[Mapping]]) -> List[Finding]:
+    out, skipped = [], []
+    for c, fn in _CHECKS:
+        if kind not in c.kinds:
+            continue
+        for hit in fn(obj, nodes):
+            if hit is NEEDS_CLUSTER:
+                skipped.append(c)
+                continue
+            out.append(Finding(c.code, c.name, hit.severity or c.severity, kind, namespace(obj), name(obj),
+                               hit.message, hit.fix, dict(hit.detail)))
+    if skipped:
+        what = ", ".join(f"{c.code} {c.name}" for c in skipped)
+        out.append(Finding(NOT_CHECKED, "NotChecked", INFO, kind, namespace(obj), name(obj),
+                           f"not checked without the cluster's nodes: {what}",
+                           Fix("lint it against the cluster, or against a dump of it (--snapshot)"),
+                           {"checks": [c.code for c in skipped]}))
+    return out
+
+
+def ignored_codes(obj: Mapping) -> frozenset:
+    """Codes listed in the object's kubectl-ds.io/ignore annotation ("DS003,DS007" or spaces)."""
+    raw = annotations(obj).get(IGNORE_ANNOTATION) or ""
+    return frozenset(c.strip().upper() for c in raw.replace(",", " ").split() if c.strip())
+
+
+_KIND_ORDER = {"DaemonSet": 0, "Deployment": 1, "StatefulSet": 2}
+
+
+def _order(f: Finding):
+    return (f.namespace, _KIND_ORDER.get(f.kind, 9), f.name, -RANK[f.severity], f.code, f.message)
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+def _pod_spec(obj: Mapping) -> Mapping:
+    return get_in(obj, "spec", "template", "spec", default={})
+
+
+def _containers(spec: Mapping, init: bool = True) -> List[Tuple[str, int, Mapping]]:
+    """(field, index, container): app containers, plus init containers when `init`."""
+    out = [("containers", i, c) for i, c in enumerate(spec.get("containers") or ())]
+    if init:
+        out += [("initContainers", i, c) for i, c in enumerate(spec.get("initContainers") or ())]
+    return out
+
+
+def _long_running(spec: Mapping) -> List[Tuple[str, int, Mapping]]:
+    """App containers and sidecars (restartable init containers): what runs for the pod's life."""
+    return [(f, i, c) for f, i, c in _containers(spec)
+            if f == "containers" or c.get("restartPolicy") == "Always"]
+
+
+def few(names: Sequence[str], limit: int = 5) -> str:
+    """'a, b and c', or the first `limit` names and how many more."""
+    names = list(names)
+    if len(names) > limit:
+        return f"{', '.join(names[:limit])} and {len(names) - limit} more"
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+def _nodes_word(n: int) -> str:
+    return f"{n} node" if n == 1 else f"{n} nodes"
+
+
+def is_transient(taint: Mapping) -> bool:
+    return (taint.get("key") or "").startswith(TRANSIENT_TAINT_PREFIXES)
+
+
+def _taint_key(taint: Mapping) -> Tuple[str, str, str]:
+    return (taint.get("key") or "", taint.get("value") or "", taint.get("effect") or "")
+
+
+# --- placement ------------------------------------------------------------------------------
+
+@check("DS001", "UntoleratedTaint", WARNING,
+       "nodes the DaemonSet selects but skips because of a taint it does not tolerate", needs_cluster=True)
+def untolerated_taint(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
+    if nodes is None:
+        return [NEEDS_CLUSTER]
+    skipped: Dict[Tuple[str, str, str], List[str]] = {}
+    fixes: Dict[Tuple[str, str, str], dict] = {}
+    for node in nodes:
+        verdict = evaluate(node, ds)
+        if verdict.should_run or any(r.type != "Taint" for r in verdict.reasons):
+            continue  # placed, or not selected anyway: the taint is not why it is skipped
+        for reason in verdict.reasons:
+            taint = reason.detail["taint"]
+            if not is_transient(taint):
+                skipped.setdefault(_taint_key(taint), []).append(name(node))
+                fixes[_taint_key(taint)] = reason.detail["toleration"]
+    hits = []
+    for key, node_names in sorted(skipped.items()):
+        taint = {"key": key[0], "value": key[1], "effect": key[2]}
+        evicts = " (and an existing pod is evicted)" if key[2] == tt.NO_EXECUTE else ""
+        hits.append(Hit(f"skipped on {_nodes_word(len(node_names))} ({few(sorted(node_names))}): taint "
+                        f"{tt.format_taint(taint)} is not tolerated{evicts}",
+                        Fix("if the agent belongs on those nodes, tolerate the taint", "spec.template.spec",
+                            {"tolerations": [fixes[key]]}),
+                        {"taint": {k: v for k, v in taint.items() if v}, "nodes": sorted(node_names),
+                         "toleration": fixes[key]}))
+    return hits
+
+
+@check("DS002", "NoEligibleNodes", ERROR, "the DaemonSet should run on no node of the cluster", needs_cluster=True)
+def no_eligible_nodes(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
+    if nodes is None:
+        return [NEEDS_CLUSTER]
+    verdicts = [evaluate(n, ds) for n in nodes]
+    if not nodes or any(v.should_run for v in verdicts):
+        return []
+    unselected = sum(1 for v in verdicts if any(r.type != "Taint" for r in v.reasons))
+    parts = []
+    if unselected:
+        parts.append(f"{unselected} not selected by its nodeName/nodeSelector/node affinity")
+    if len(nodes) - unselected:
+        parts.append(f"{len(nodes) - unselected} with a taint it does not tolerate")
+    hints, corrected = [], {}
+    for key, want in sorted((_pod_spec(ds).get("nodeSelector") or {}).items()):
+        values = sorted({labels(n)[key] for n in nodes if key in labels(n)})
+        if want in values:
+            continue
+        hints.append(f"no node has {key}={want} (" +
+                     (f"nodes have {key}={', '.join(values)})" if values else "no node has that label)"))
+        near = [v for v in values if v.strip().lower() == str(want).strip().lower()]
+        if len(near) == 1:
+            corrected[key] = near[0]
+    message = f"runs on none of the {_nodes_word(len(nodes))}: {'; '.join(parts)}"
+    if hints:
+        message += "; " + "; ".join(hints)
+    if corrected:
+        fix = Fix("the nodeSelector differs from the nodes' labels only in case or spaces: use their value",
+                  "spec.template.spec", {"nodeSelector": {**(_pod_spec(ds).get("nodeSelector") or {}), **corrected}})
+    else:
+        fix = Fix("compare spec.template.spec.nodeSelector and its node affinity with the nodes' labels "
+                  "(kubectl get nodes --show-labels; kubectl ds why NODE)")
+    return [Hit(message, fix, {"nodes": len(nodes), "notSelected": unselected, "hints": hints})]
+
+
+@check("DS003", "ToleratesEverything", WARNING, "a toleration with operator Exists and no key tolerates every taint")
+def tolerates_everything(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
+    spec = _pod_spec(ds)
+    tolerations = spec.get("tolerations") or ()
+    blanket = [t for t in tolerations if not t.get("key") and t.get("operator") == "Exists"]
+    if not blanket:
+        return []
+    effects = {t.get("effect") or "" for t in blanket}
+    scope = "every taint" if "" in effects else " and ".join(f"every {e} taint" for e in sorted(effects))
+    # what it runs on only because of the blanket toleration: the taints its other tolerations
+    # (and the controller's own) would not tolerate
+    others = tt.daemon_tolerations([t for t in tolerations if t not in blanket], bool(spec.get("hostNetwork")))
+    through: Dict[Tuple[str, str, str], List[str]] = {}
+    for node in nodes or ():
+        if not evaluate(node, ds).should_run:
+            continue
+        for taint in tt.untolerated_taints(get_in(node, "spec", "taints", default=()), others,
+                                           (tt.NO_SCHEDULE, tt.NO_EXECUTE)):
+            if not is_transient(taint):
+                through.setdefault(_taint_key(taint), []).append(name(node))
+    message = f"tolerates {scope} (a toleration with operator Exists and no key)"
+    if through:
+        message += "; that alone puts it on " + few([
+            f"{few(sorted(ns))} (taint {tt.format_taint({'key': k[0], 'value': k[1], 'effect': k[2]})})"
+            for k, ns in sorted(through.items())])
+    if "" in effects or tt.NO_EXECUTE in effects:
+        message += "; no NoExecute taint (maintenance, out-of-service) ever evicts it"
+    text = ("tolerate the taints it is meant for instead; keep the blanket toleration only for node-critical "
+            "agents (CNI, kube-proxy, storage) and suppress DS003 there")
+    specific = [tt.toleration_for({"key": k[0], "value": k[1], "effect": k[2]}) for k in sorted(through)]
+    fix = Fix(text, "spec.template.spec", {"tolerations": specific}) if specific else Fix(text)
+    return [Hit(message, fix, {"effects": sorted(effects),
+                               "tolerated": [{"taint": tt.format_taint({"key": k[0], "value": k[1], "effect": k[2]}),
+                                              "nodes": sorted(ns)} for k, ns in sorted(through.items())]})]
+
+
+# --- resources ------------------------------------------------------------------------------
+
+_EXAMPLE_REQUESTS = {"cpu": "50m", "memory": "64Mi"}
+
+
+@check("DS004", "NoRequests", WARNING, "a container requests no cpu or no memory")
+def no_requests(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
+    hits = []
+    for fld, i, c in _long_running(_pod_spec(ds)):
+        res = c.get("resources") or {}
+        have = set(res.get("requests") or {}) | set(res.get("limits") or {})  # a limit defaults the request
+        missing = [r for r in ("cpu", "memory") if r not in have]
+        if not missing:
+            continue
+        why = "the scheduler reserves nothing for it on any of the nodes it runs on"
+        if "memory" in missing:
+            why += ", and under memory pressure it is among the first pods evicted"
+        hits.append(Hit(f"container {c.get('name')} requests no {' and no '.join(missing)}: {why}",
+                        Fix(f"set requests in container {c.get('name')}, sized from its observed usage "
+                            "(kubectl top pod --containers); example values", f"spec.template.spec.{fld}[{i}]",
+                            {"resources": {"requests": {r: _EXAMPLE_REQUESTS[r] for r in missing}}}),
+                        {"container": c.get("name"), "missing": missing}))
+    return hits
+
+
+@check("DS005", "NoMemoryLimit", WARNING, "a container has no memory limit")
+def no_memory_limit(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
+    hits = []
+    for fld, i, c in _long_running(_pod_spec(ds)):
+        res = c.get("resources") or {}
+        if "memory" in (res.get("limits") or {}):
+            continue
+        limit = (res.get("requests") or {}).get("memory") or "128Mi"
+        hits.append(Hit(f"container {c.get('name')} has no memory limit: a leak takes memory from every node "
+                        "it runs on",
+                        Fix(f"limit container {c.get('name')}'s memory (for an agent, usually its memory request)",
+                            f"spec.template.spec.{fld}[{i}]", {"resources": {"limits": {"memory": limit}}}),
+                        {"container": c.get("name")}))
+    return hits
+
+
+# --- rollout --------------------------------------------------------------------------------
+
+def scaled(value, total: int) -> int:
+    """intstr.GetScaledValueFromIntOrPercent(value, total, roundUp=true); ValueError if malformed."""
+    if isinstance(value, bool):
+        raise ValueError(f"invalid value {value!r}")
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if not text.endswith("%"):
+        raise ValueError(f"invalid value {value!r}")
+    pct = int(text[:-1])
+    return -(-pct * total // 100)
+
+
+@check("DS006", "MaxUnavailableTooHigh", WARNING,
+       "a rollout may take the agent off more than a quarter of its nodes at once (error: all of them)",
+       needs_cluster=True)
+def max_unavailable_too_high(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
+    strategy = get_in(ds, "spec", "updateStrategy", default={})
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        return []
+    if nodes is None:
+        return [NEEDS_CLUSTER]
+    desired = sum(1 for n in nodes if evaluate(n, ds).should_run)
+    raw = get_in(strategy, "rollingUpdate", "maxUnavailable", default=1)
+    try:
+        unavailable = scaled(raw, desired)
+        surge = scaled(get_in(strategy, "rollingUpdate", "maxSurge", default=0), desired)
+    except ValueError:
+        return []  # the apiserver refuses it; nothing to weigh
+    if desired > 0 and unavailable == 0 and surge == 0:
+        unavailable = 1  # updatedDesiredNodeCounts' fallback
+    at_once = min(unavailable, desired)
+    if desired <= 1 or at_once <= 1 or at_once <= desired * MAX_UNAVAILABLE_SHARE:
+        return []
+    how = f"{raw} of {desired}, rounded up" if isinstance(raw, str) else str(raw)
+    every = at_once >= desired
+    return [Hit(f"maxUnavailable {raw} lets {at_once} of the {_nodes_word(desired)} it covers lose the agent at once "
+                f"({how}){': every node' if every else ''}; if a new version never gets ready, that many nodes "
+                "are left without the agent",
+                Fix("roll out over one node (or a few percent of the nodes) at a time",
+                    "spec.updateStrategy.rollingUpdate", {"maxUnavailable": 1}),
+                {"maxUnavailable": raw, "nodesAtOnce": at_once, "desiredNodes": desired},
+                ERROR if every else None)]
+
+
+@check("DS007", "SurgeWithHostPort", ERROR, "maxSurge with a host port: the rollout deadlocks (kubernetes#106417)")
+def surge_with_host_port(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
+    ports = host_ports({"spec": _pod_spec(ds)})
+    if not allows_surge(ds) or not ports:
+        return []
+    surge = get_in(ds, "spec", "updateStrategy", "rollingUpdate", "maxSurge")
+    listed = ", ".join(sorted({f"{port}/{proto}" for _, proto, port in ports}))
+    implicit = _pod_spec(ds).get("hostNetwork") and any(
+        not p.get("hostPort") for _, _, c in _containers(_pod_spec(ds)) for p in c.get("ports") or ())
+    how = " (with hostNetwork every container port is a host port)" if implicit else ""
+    return [Hit(f"maxSurge {surge} with host port {listed}{how}: the new pod cannot be scheduled next to the old "
+                "one (the port is taken) and the old one is removed only once the new one is available, so "
+                "the rollout deadlocks (kubernetes#106417)",
+                Fix("replace pods in place: no surge, one node at a time", "spec.updateStrategy.rollingUpdate",
+                    {"maxSurge": 0, "maxUnavailable": 1}),
+                {"maxSurge": surge, "hostPorts": [{"hostIP": ip, "protocol": proto, "port": port}
+                                                  for ip, proto, port in ports]})]
+
+
+# --- resilience -----------------------------------------------------------------------------
+
+@check("DS008", "NoPriorityClass", WARNING, "no priorityClassName")
+def no_priority_class(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
+    if _pod_spec(ds).get("priorityClassName"):
+        return []
+    return [Hit("no priorityClassName: the agent has the priority of any pod, so it cannot preempt its way onto a "
+                "full node and is evicted like the rest under pressure",
+                Fix("give it a priority above the workloads: system-node-critical for agents the node needs "
+                    "(network, storage, logs), or a PriorityClass of your own", "spec.template.spec",
+                    {"priorityClassName": "system-node-critical"}))]
+
+
+def _probe_example(c: Mapping) -> dict:
+    port = next((p.get("name") or p.get("containerPort") for p in c.get("ports") or ()), None)
+    if port:
+        return {"httpGet": {"path": "/healthz", "port": port}, "periodSeconds": 10}
+    return {"exec": {"command": ["/bin/sh", "-c", "<a command that fails when the agent is not working>"]},
+            "periodSeconds": 10}
+
+
+@check("DS009", "NoReadinessProbe", WARNING, "a container has no readinessProbe")
+def no_readiness_probe(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
+    return [Hit(f"container {c.get('name')} has no readinessProbe: it is ready as soon as it starts, so a rollout "
+                "moves on to the next nodes even when the new version does not work",
+                Fix(f"add a readinessProbe to container {c.get('name')} (example)", f"spec.template.spec.containers[{i}]",
+                    {"readinessProbe": _probe_example(c)}), {"container": c.get("name")})
+            for _, i, c in _containers(_pod_spec(ds), init=False) if not c.get("readinessProbe")]
+
+
+@check("DS010", "NoLivenessProbe", INFO, "a container has no livenessProbe")
+def no_liveness_probe(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
+    return [Hit(f"container {c.get('name')} has no livenessProbe: an agent that hangs without exiting is never "
+                "restarted",
+                Fix(f"add a livenessProbe to container {c.get('name')} (example)", f"spec.template.spec.containers[{i}]",
+                    {"livenessProbe": _probe_example(c)}), {"container": c.get("name")})
+            for _, i, c in _containers(_pod_spec(ds), init=False) if not c.get("livenessProbe")]
+
+
+# --- host access ----------------------------------------------------------------------------
+
+_NAMESPACES = {"hostNetwork": "network", "hostPID": "process", "hostIPC": "IPC"}
+
+
+@check("DS011", "HostNamespaces", WARNING, "hostNetwork, hostPID or hostIPC")
+def host_namespaces(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
+    spec = _pod_spec(ds)
+    fields = [f for f in _NAMESPACES if spec.get(f)]
+    if not fields:
+        return []
+    what = few([_NAMESPACES[f] for f in fields])
+    return [Hit(f"shares the node's {what} namespace{'s' if len(fields) > 1 else ''} ({', '.join(fields)}), on every "
+                "node it runs on",
+                Fix(f"remove {', '.join(fields)} unless the agent needs {'them' if len(fields) > 1 else 'it'} "
+                    "(CNI, node metrics); where it does, suppress DS011 with the annotation"),
+                {"fields": fields})]
+
+
+@check("DS012", "Privileged", WARNING, "a privileged container")
+def privileged(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
+    return [Hit(f"container {c.get('name')} is privileged: root on the node with every device and capability, "
+                "on every node it runs on",
+                Fix(f"drop securityContext.privileged from container {c.get('name')} and add only the capabilities "
+                    "it needs (securityContext.capabilities.add, e.g. NET_ADMIN)"),
+                {"container": c.get("name"), "path": f"spec.template.spec.{fld}[{i}].securityContext.privileged"})
+            for fld, i, c in _containers(_pod_spec(ds)) if get_in(c, "securityContext", "privileged")]
+
+
+def system_dir(path: str) -> Optional[str]:
+    """The system directory `path` is (or is under), None for other paths."""
+    path = posixpath.normpath(path or "/")
+    if path.startswith("//"):
+        path = path[1:]
+    if path in SYSTEM_DIRS_EXACT:
+        return path
+    return next((d for d in SYSTEM_DIRS if path == d or path.startswith(d + "/")), None)
+
+
+@check("DS013", "WritableHostPath", WARNING, "a system directory of the node mounted writable")
+def writable_host_path(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
+    spec = _pod_spec(ds)
+    host = {v.get("name"): get_in(v, "hostPath", "path", default="") for v in spec.get("volumes") or ()
+            if v.get("hostPath")}
+    hits = []
+    for fld, i, c in _containers(spec):
+        for j, mount in enumerate(c.get("volumeMounts") or ()):
+            if mount.get("readOnly") or mount.get("name") not in host:
+                continue
+            path = posixpath.normpath(posixpath.join(host[mount["name"]] or "/", mount.get("subPath") or ""))
+            sysdir = system_dir(path)
+            if sysdir:
+                hits.append(Hit(f"container {c.get('name')} mounts the node's {path} writable "
+                                f"(at {mount.get('mountPath')}): it can change {sysdir} on every node",
+                                Fix(f"mount it read-only unless the agent must write there (volume {mount['name']})",
+                                    f"spec.template.spec.{fld}[{i}].volumeMounts[{j}]", {"readOnly": True}),
+                                {"container": c.get("name"), "volume": mount["name"], "hostPath": path,
+                                 "systemDir": sysdir}))
+    return hits
+
+
+# --- the object itself ----------------------------------------------------------------------
+
+@check("DS014", "RestartPolicy", ERROR, "restartPolicy other than Always (the apiserver refuses it)")
+def restart_policy(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
+    policy = _pod_spec(ds).get("restartPolicy")
+    if not policy or policy == "Always":
+        return []
+    return [Hit(f"restartPolicy {policy}: a DaemonSet's pods must restart Always, the apiserver refuses this manifest",
+                Fix("set it to Always (or leave it out: Always is the default)", "spec.template.spec",
+                    {"restartPolicy": "Always"}), {"restartPolicy": policy})]
+
+
+@check("DS015", "DefaultNamespace", WARNING, "the DaemonSet is in the default namespace (info: it has none)")
+def default_namespace(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
+    ns = namespace(ds)
+    fix = Fix("give the agent a namespace of its own (kube-system for cluster components), with its own "
+              "RBAC, quotas and network policies")
+    if ns == "default":
+        return [Hit("runs in the default namespace, where everything applied without a namespace lands", fix)]
+    if not ns:
+        return [Hit("has no namespace: it lands in the namespace of whoever applies it (often default)", fix,
+                    severity=INFO)]
+    return []
+
+
+# --- workloads ------------------------------------------------------------------------------
+
+def one_per_node_terms(obj: Mapping) -> List[Mapping]:
+    """Required pod anti-affinity terms on kubernetes.io/hostname that select the object's own pods."""
+    own = get_in(obj, "spec", "template", "metadata", "labels", default={})
+    terms = get_in(_pod_spec(obj), "affinity", "podAntiAffinity",
+                   "requiredDuringSchedulingIgnoredDuringExecution", default=())
+    ns = namespace(obj)
+    return [t for t in terms if t.get("topologyKey") == HOSTNAME_KEY
+            and selectors.match_label_selector(t.get("labelSelector"), own)
+            and (not t.get("namespaces") or not ns or ns in t["namespaces"])]
+
+
+def schedulable_nodes(pod_spec: Mapping, nodes: Sequence[Mapping]) -> List[str]:
+    """Nodes the scheduler could place an ordinary pod of `pod_spec` on (selector, affinity, taints)."""
+    out = []
+    for node in nodes:
+        node_taints = list(get_in(node, "spec", "taints", default=()))
+        if get_in(node, "spec", "unschedulable") and not any(t.get("key") == tt.UNSCHEDULABLE for t in node_taints):
+            node_taints.append({"key": tt.UNSCHEDULABLE, "effect": tt.NO_SCHEDULE})
+        if selectors.fits_node_affinity(pod_spec, node) and not tt.untolerated_taints(
+                node_taints, pod_spec.get("tolerations") or (), (tt.NO_SCHEDULE, tt.NO_EXECUTE)):
+            out.append(name(node))
+    return out
+
+
+@check("DS016", "DaemonSetInDisguise", WARNING,
+       "a Deployment/StatefulSet with one pod per node on every node it can use (error: more replicas than nodes)",
+       needs_cluster=True, kinds=("Deployment", "StatefulSet"))
+def daemonset_in_disguise(obj: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
+    replicas = get_in(obj, "spec", "replicas", default=1)
+    if not one_per_node_terms(obj) or not isinstance(replicas, int) or replicas < 2:
+        return []
+    if nodes is None:
+        return [NEEDS_CLUSTER]
+    eligible = schedulable_nodes(_pod_spec(obj), nodes)
+    if replicas < len(eligible):
+        return []  # spread over some of the nodes: high availability, not a per-node agent
+    pending = replicas - len(eligible)
+    message = (f"{replicas} replicas, at most one per node (required pod anti-affinity on {HOSTNAME_KEY}), "
+               f"for the {_nodes_word(len(eligible))} it can use")
+    message += f": {pending} can never be scheduled" if pending else ": one on every node"
+    message += "; a node added later gets none unless someone raises replicas by hand"
+    return [Hit(message, Fix("make it a DaemonSet (no replicas, no anti-affinity), choosing its nodes with a "
+                             "nodeSelector or node affinity"),
+                {"replicas": replicas, "eligibleNodes": sorted(eligible), "unschedulable": pending},
+                ERROR if pending else None)]

@@ -1,0 +1,99 @@
+"""Manifests given with -f: YAML (multi-document) or JSON files, `kind: List` included, as
+`kubectl apply -f` reads them (a directory: its .yaml, .yml and .json files; `-`: stdin)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from typing import Iterable, List, Tuple
+
+from kubectl_ds.core.objects import get_in
+from kubectl_ds.errors import DsError
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+_EXTENSIONS = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True)
+class Manifests:
+    daemonsets: Tuple[dict, ...]
+    workloads: Tuple[dict, ...]      # Deployments and StatefulSets
+    others: int                      # objects of other kinds, ignored
+
+
+def load_manifests(paths: Iterable[str]) -> Manifests:
+    """Every object in the files, split by kind; DsError for an unreadable or malformed file."""
+    objects: List[dict] = []
+    for path in _expand(paths):
+        objects += _objects(_read(path), path)
+    daemonsets = tuple(o for o in objects if o.get("kind") == "DaemonSet")
+    workloads = tuple(o for o in objects if o.get("kind") in WORKLOAD_KINDS)
+    return Manifests(daemonsets, workloads, len(objects) - len(daemonsets) - len(workloads))
+
+
+def _expand(paths: Iterable[str]) -> List[str]:
+    out = []
+    for path in paths:
+        if path != "-" and os.path.isdir(path):
+            out += sorted(os.path.join(path, f) for f in os.listdir(path) if f.endswith(_EXTENSIONS))
+        else:
+            out.append(path)
+    return out
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except OSError as err:
+        raise DsError(f"cannot read {path}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise DsError(f"malformed manifest {path}: not UTF-8 text") from None
+
+
+def _objects(text: str, path: str) -> List[dict]:
+    where = "stdin" if path == "-" else path
+    try:
+        docs = [json.loads(text)]
+    except ValueError:
+        import yaml
+        try:
+            docs = list(yaml.safe_load_all(text))
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            at = f" at line {mark.line + 1}" if mark is not None else ""
+            raise DsError(f"malformed manifest {where}: not YAML nor JSON{at}") from None
+    out: List[dict] = []
+    for i, doc in enumerate(docs):
+        if doc is None:
+            continue  # an empty document (a trailing ---)
+        out += _flatten(doc, where, i)
+    return out
+
+
+def _flatten(doc, where: str, i: int) -> List[dict]:
+    if not isinstance(doc, dict) or not isinstance(doc.get("kind"), str):
+        raise DsError(f"malformed manifest {where}: document {i + 1} is not a Kubernetes object (no kind)")
+    if doc["kind"].endswith("List") and isinstance(doc.get("items"), list):
+        return [o for item in doc["items"] for o in _flatten(item, where, i)]
+    if not isinstance(doc.get("metadata") or {}, dict):
+        raise DsError(f"malformed manifest {where}: document {i + 1} has malformed metadata")
+    if doc["kind"] == "DaemonSet" or doc["kind"] in WORKLOAD_KINDS:
+        _check_pod_template(doc, where)
+    return [doc]
+
+
+def _check_pod_template(doc: dict, where: str) -> None:
+    """The shapes the checks walk: lists of objects where the API has lists of objects."""
+    what = f"malformed manifest {where}: {doc['kind']} {(doc.get('metadata') or {}).get('name', '')}".rstrip()
+    spec = get_in(doc, "spec", "template", "spec")
+    if not isinstance(spec, dict):
+        raise DsError(f"{what}: spec.template.spec is missing or not an object")
+    for field in ("containers", "initContainers", "volumes", "tolerations"):
+        value = spec.get(field) or []
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise DsError(f"{what}: spec.template.spec.{field} is not a list of objects")

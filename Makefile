@@ -5,7 +5,7 @@ PYTHON ?= python3
 PIP = $(PYTHON) -m pip
 SNAPSHOT = examples/snapshot.json
 
-.PHONY: demo install test-deps test test-unit test-e2e cluster-build cluster-up cluster-down golden example
+.PHONY: demo install test-deps test test-unit test-e2e cluster-build cluster-up cluster-down golden example dist dist-check completion
 
 install:
 	$(PIP) install --quiet .
@@ -41,3 +41,15 @@ golden:
 
 example:
 	$(PYTHON) -m tests.make_example > $(SNAPSHOT)
+
+# the krew archive (dist/kubectl-ds-vX.Y.Z.tar.gz, reproducible) and its sha256 pinned in plugin.yaml
+dist:
+	$(PYTHON) hack/dist.py
+
+dist-check:
+	$(PYTHON) hack/dist.py --check
+
+# what `kubectl ds <TAB>` offers (kubectl 1.26+ runs kubectl_complete-ds), here on the example dump
+completion: test-deps
+	kubectl_complete-ds why --snapshot $(SNAPSHOT) ''
+	kubectl_complete-ds diff -A --snapshot $(SNAPSHOT) ''

@@ -2,7 +2,8 @@
 # A real, local Kubernetes control plane for kubectl-ds's end-to-end tests and benchmarks.
 #
 #   hack/cluster.sh build    build etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
-#                            kubectl and kwok from their Go modules (cached; once per machine)
+#                            kubectl, kwok, krew and validate-krew-manifest from their Go modules
+#                            (cached; once per machine)
 #   hack/cluster.sh up       start them on 127.0.0.1 (free ports, fresh certificates); prints env
 #   hack/cluster.sh env      print `export KUBECONFIG=...` for the running cluster
 #   hack/cluster.sh status   say whether a cluster is running
@@ -17,6 +18,7 @@ set -euo pipefail
 K8S_VERSION=${K8S_VERSION:-1.33.13}
 ETCD_VERSION=${ETCD_VERSION:-3.5.21}
 KWOK_VERSION=${KWOK_VERSION:-0.7.0}
+KREW_VERSION=${KREW_VERSION:-0.4.4}
 # k/k 1.33 declares go 1.24.0; build it with the toolchain upstream used (fetched from the proxy).
 K8S_GOTOOLCHAIN=${K8S_GOTOOLCHAIN:-go1.24.13}
 
@@ -87,12 +89,32 @@ build_k8s() {
   done
 }
 
+build_krew() {
+  # krew (the plugin manager) and its manifest validator, for the distribution tests (tests/dist).
+  # v0.4.4: the module proxy refuses v0.4.5 here (403 "not available"), and its @v/list too, so
+  # `go install pkg@version` (which reads the list for deprecations) fails; a wrapper module that
+  # requires krew builds the same binaries (krew has no replace directives: same build list).
+  stamp_ok krew "$KREW_VERSION" && stamp_ok validate-krew-manifest "$KREW_VERSION" && return 0
+  log "building krew v$KREW_VERSION and validate-krew-manifest"
+  local w=$KDS_CACHE/build/krew-v$KREW_VERSION
+  mkdir -p "$w" "$BIN"
+  ( cd "$w"
+    printf 'module local/krewbin\n\ngo 1.20\n' > go.mod
+    export GOFLAGS=-mod=mod CGO_ENABLED=0 GOTOOLCHAIN=local
+    go mod edit -require="sigs.k8s.io/krew@v$KREW_VERSION"
+    go build -trimpath -ldflags "-s -w" -o "$BIN/" sigs.k8s.io/krew/cmd/krew \
+      sigs.k8s.io/krew/cmd/validate-krew-manifest )
+  echo "$KREW_VERSION" > "$BIN/.krew.version"
+  echo "$KREW_VERSION" > "$BIN/.validate-krew-manifest.version"
+}
+
 cmd_build() {
   command -v go >/dev/null || die "go is not installed (needed to build the control plane)"
   local t0=$SECONDS
   build_etcd
   build_kwok
   build_k8s
+  build_krew
   log "binaries ready in $BIN ($((SECONDS - t0))s)"
   "$BIN/kube-apiserver" --version >&2
   "$BIN/etcd" --version | head -1 >&2

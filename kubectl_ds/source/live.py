@@ -123,7 +123,8 @@ class LiveSource:
         import urllib3
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         try:
-            resp = fn(_preload_content=False, _request_timeout=self.timeout, **kwargs)
+            # a (connect, read) pair: clients before 36 ignore a float timeout (they test for int)
+            resp = fn(_preload_content=False, _request_timeout=(self.timeout, self.timeout), **kwargs)
             return json.loads(resp.data)
         except ApiException as err:
             if err.status == 404 and verb == "get":

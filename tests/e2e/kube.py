@@ -10,7 +10,7 @@ import json
 import time
 from typing import Callable, Dict, List, Optional
 
-PATCH = "application/merge-patch+json"
+# dict bodies are sent as strategic merge patches (containers merge by name; null deletes a key)
 KWOK_ANNOTATION = {"kwok.x-k8s.io/node": "fake"}
 
 
@@ -46,7 +46,7 @@ class Kube:
         return self._data(self.core.create_node(body, _preload_content=False))
 
     def patch_node(self, name: str, patch: dict) -> dict:
-        return self._data(self.core.patch_node(name, patch, _content_type=PATCH, _preload_content=False))
+        return self._data(self.core.patch_node(name, patch, _preload_content=False))
 
     def delete_node(self, name: str) -> None:
         self._ignore_404(self.core.delete_node, name)
@@ -55,7 +55,7 @@ class Kube:
         return self._data(self.apps.create_namespaced_daemon_set(ns, body, _preload_content=False))
 
     def patch_daemonset(self, ns: str, name: str, patch: dict) -> dict:
-        return self._data(self.apps.patch_namespaced_daemon_set(name, ns, patch, _content_type=PATCH,
+        return self._data(self.apps.patch_namespaced_daemon_set(name, ns, patch,
                                                                 _preload_content=False))
 
     def create_pod(self, ns: str, body: dict) -> dict:

@@ -22,6 +22,7 @@ KREW_VERSION=${KREW_VERSION:-0.4.4}
 # k/k 1.33 declares go 1.24.0; build it with the toolchain upstream used (fetched from the proxy).
 K8S_GOTOOLCHAIN=${K8S_GOTOOLCHAIN:-go1.24.13}
 
+HERE=$(cd "$(dirname "$0")" && pwd)
 KDS_CACHE=${KDS_CACHE:-$HOME/.cache/kubectl-ds}
 KDS_RUN=${KDS_RUN:-$KDS_CACHE/run}
 BIN=$KDS_CACHE/bin
@@ -215,7 +216,7 @@ cmd_up() {
     --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --manage-nodes-with-label-selector= \
     --cidr=10.128.0.1/9 --node-ip=10.0.0.1 --node-lease-duration-seconds=40 \
-    --server-address="127.0.0.1:$kwok_port"
+    --server-address="127.0.0.1:$kwok_port" --config="$HERE/kwok-pod-stages.yaml"
   wait_for 60 kube-controller-manager curl -skf "https://127.0.0.1:$kcm_port/healthz"
   wait_for 60 kube-scheduler curl -skf "https://127.0.0.1:$sched_port/healthz"
   # the service-account controller creates "default" in every namespace; wait for it in default

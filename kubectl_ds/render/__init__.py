@@ -16,10 +16,12 @@ def register(result_type: type, document: Callable, text: Callable) -> None:
     _REGISTRY[result_type] = (document, text)
 
 
-def render(result, fmt: str, color: bool = False) -> str:
-    """Render `result` (a core result, or a list of one kind) as table, wide, json or yaml."""
-    kind = type(result[0]) if isinstance(result, list) and result else type(result)
-    key = (list, kind) if isinstance(result, list) else kind
+def render(result, fmt: str, color: bool = False, item_type: type = None) -> str:
+    """Render `result` (a core result, or a list of `item_type`) as table, wide, json or yaml."""
+    if isinstance(result, list):
+        key = (list, item_type or type(result[0]))
+    else:
+        key = type(result)
     document, text = _REGISTRY[key]
     if fmt in ("json", "yaml"):
         return dump(document(result), fmt)
@@ -29,7 +31,10 @@ def render(result, fmt: str, color: bool = False) -> str:
 def _register_builtins() -> None:
     from kubectl_ds.core.coverage import Coverage
     from kubectl_ds.core.node_report import NodeReport
-    from kubectl_ds.render import diff, why
+    from kubectl_ds.core.rollout import Revision, RolloutStatus
+    from kubectl_ds.render import diff, rollout, why
+    register(RolloutStatus, rollout.rollout_document, rollout.rollout_text)
+    register((list, Revision), rollout.history_document, rollout.history_text)
     register(NodeReport, why.why_document, why.why_text)
     register(Coverage, diff.diff_document, diff.diff_text)
     register((list, Coverage), diff.diff_list_document, diff.diff_list_text)

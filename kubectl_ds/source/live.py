@@ -82,6 +82,39 @@ class LiveSource:
         fn = self.core.list_event_for_all_namespaces if namespace is None else self.core.list_namespaced_event
         return self._list(fn, "events", namespace, field_selector=field_selector)
 
+    # --- watching (rollout --follow) -----------------------------------------------------
+
+    def _list_fn(self, kind: str, namespace: Optional[str]) -> Callable:
+        fns = {"pods": (self.core.list_pod_for_all_namespaces, self.core.list_namespaced_pod),
+               "nodes": (self.core.list_node, None),
+               "daemonsets": (self.apps.list_daemon_set_for_all_namespaces, self.apps.list_namespaced_daemon_set),
+               "events": (self.core.list_event_for_all_namespaces, self.core.list_namespaced_event)}
+        cluster_wide, namespaced = fns[kind]
+        if namespace is None or namespaced is None:
+            return cluster_wide
+        return lambda **kw: namespaced(namespace=namespace, **kw)
+
+    def list_with_version(self, kind: str, namespace: Optional[str], **selectors):
+        """(items, resourceVersion) of a whole collection, to start a watch from."""
+        fn = self._list_fn(kind, namespace)
+        items: List[dict] = []
+        cont, rv = None, ""
+        while True:
+            page = self._call(fn, "list", kind, namespace, limit=PAGE_SIZE, _continue=cont,
+                              **{k: v for k, v in selectors.items() if v})
+            items.extend(page.get("items") or ())
+            rv = (page.get("metadata") or {}).get("resourceVersion", rv)
+            cont = (page.get("metadata") or {}).get("continue")
+            if not cont:
+                return items, rv
+
+    def stream(self, kind: str, namespace: Optional[str], out, resource_version: str, stop, **selectors):
+        """A started watch thread for the collection (see source/watch.py)."""
+        from kubectl_ds.source.watch import Stream
+        s = Stream(kind, self._list_fn(kind, namespace), out, resource_version, stop, **selectors)
+        s.start()
+        return s
+
     def workloads(self, namespace: Optional[str], label_selector: str = "") -> List[dict]:
         """Deployments, then StatefulSets. LIST items carry no `kind`: it is set here."""
         out: List[dict] = []

@@ -1,0 +1,167 @@
+"""`kubectl ds rollout NAME` (follow a rollout) and `kubectl ds rollout history NAME`."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+import click
+
+from kubectl_ds.commands.common import color, echo, env_of, find_daemonset, open_source
+from kubectl_ds.core.objects import namespace
+from kubectl_ds.core.rollout import Revision, history as revision_history, progress
+from kubectl_ds.core.selectors import label_selector_string
+from kubectl_ds.errors import DsError, ExitCode
+from kubectl_ds.options import global_options, pop_options
+from kubectl_ds.render import render
+from kubectl_ds.render.rollout import (change_lines, final_lines, header, progress_line, revision_text,
+                                       rollout_document)
+
+EXAMPLES = """
+\b
+Examples:
+  # Follow until done, stuck (no progress for --progress-deadline) or --timeout
+  kubectl ds rollout log-agent -n logging
+\b
+  # Give up after 10 minutes (exit 1), naming the nodes that hold it back
+  kubectl ds rollout log-agent -n logging --timeout 10m
+\b
+  # One look, for scripts (JSON; also works offline with --snapshot)
+  kubectl ds rollout log-agent -n logging --no-follow -o json
+\b
+  # Revisions and what changed in each; one revision's template and diff
+  kubectl ds rollout history log-agent -n logging
+  kubectl ds rollout history log-agent -n logging --revision 3
+"""
+
+
+class DefaultGroup(click.Group):
+    """A group whose first argument is the DaemonSet's name unless it names a subcommand."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["status"] + list(args)
+        elif not args:
+            args = ["status"]
+        return super().parse_args(ctx, args)
+
+
+def parse_duration(text: str) -> float:
+    """'90', '90s', '5m', '1h30m' -> seconds; 0 disables."""
+    text = (text or "0").strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|m|s)", text)
+    if not parts or "".join(a + b for a, b in parts) != text:
+        raise DsError(f"invalid duration {text!r} (use e.g. 30s, 10m, 1h)")
+    return sum(float(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
+
+
+@click.group(cls=DefaultGroup, epilog=EXAMPLES)
+def rollout():
+    """Follow a DaemonSet rollout node by node, and say why it is stuck."""
+
+
+@rollout.command("status", epilog=EXAMPLES)
+@click.argument("ds_name", metavar="NAME")
+@click.option("--follow/--no-follow", "-w", default=True, help="Keep watching until done (default) or look once.")
+@click.option("--timeout", default="0", metavar="DURATION", help="Give up after this long (exit 1); 0: never.")
+@click.option("--progress-deadline", default="10m", metavar="DURATION",
+              help="No progress for this long = stuck (exit 1); 0: never. Default 10m.")
+@global_options
+@click.pass_context
+def status(ctx, ds_name, follow, timeout, progress_deadline, **kwargs):
+    """Follow a rollout (the default when NAME comes first)."""
+    opts = pop_options(ctx, kwargs)
+    timeout_s, deadline_s = parse_duration(timeout), parse_duration(progress_deadline)
+    source = open_source(ctx, opts)
+    if not follow or opts.snapshot:
+        ds = find_daemonset(source, opts, ds_name)
+        sel = label_selector_string(ds["spec"].get("selector"))
+        ns = namespace(ds)
+        result = progress(ds, source.pods(ns, label_selector=sel), source.nodes(),
+                          source.revisions(ns, label_selector=sel),
+                          source.events(ns, "involvedObject.kind=Pod"), env_of(ctx).clock())
+        echo(ctx, render(result, opts.output, color(ctx)))
+        if not result.done:
+            ctx.exit(ExitCode.BAD_NEWS)
+        return
+    from kubectl_ds.follow import Follower
+    ds = find_daemonset(source, opts, ds_name)
+    printer = _LivePrinter(opts.output, env_of(ctx).use_color())
+    follower = Follower(source, namespace(ds), ds_name, env_of(ctx).clock, deadline_s, timeout_s,
+                        printer.change, printer.note)
+    final = follower.run()
+    printer.finish(final, follower.timed_out, timeout_s)
+    if not final.done:
+        ctx.exit(ExitCode.BAD_NEWS)
+
+
+class _LivePrinter:
+    """TTY: a progress line redrawn in place plus one line per notable event; else plain lines;
+    -o json: one JSON object per state change (JSON Lines)."""
+
+    def __init__(self, fmt: str, tty: bool):
+        self.fmt, self.tty = fmt, tty and fmt in ("table", "wide")
+        self.started = False
+        self.last_line = None
+
+    def _line(self, text: str) -> None:
+        if self.tty:
+            sys.stdout.write("\r\x1b[K")
+        click.echo(text)
+
+    def change(self, s, prev) -> None:
+        if self.fmt in ("json", "yaml"):
+            click.echo(json.dumps(rollout_document(s), separators=(",", ":")))
+            return
+        if not self.started:
+            self.started = True
+            self._line(header(s))
+        for line in change_lines(s, prev):
+            self._line(line)
+        line = progress_line(s)
+        if self.tty:
+            sys.stdout.write("\r\x1b[K" + line)
+            sys.stdout.flush()
+        elif line != self.last_line:
+            click.echo(line)
+        self.last_line = line
+
+    def note(self, text: str) -> None:
+        if self.fmt not in ("json", "yaml"):
+            self._line(text)
+
+    def finish(self, s, timed_out: bool, timeout: float) -> None:
+        if self.fmt in ("json", "yaml"):
+            return
+        if self.tty:
+            sys.stdout.write("\n")
+        for line in final_lines(s, timed_out, timeout):
+            click.echo(line)
+
+
+@rollout.command("history", epilog=EXAMPLES)
+@click.argument("ds_name", metavar="NAME")
+@click.option("--revision", type=int, default=None, help="Show this revision's template and its diff.")
+@global_options
+@click.pass_context
+def history(ctx, ds_name, revision, **kwargs):
+    """List a DaemonSet's revisions and what changed in each."""
+    opts = pop_options(ctx, kwargs)
+    source = open_source(ctx, opts)
+    ds = find_daemonset(source, opts, ds_name)
+    sel = label_selector_string(ds["spec"].get("selector"))
+    revs = list(revision_history(ds, source.revisions(namespace(ds), label_selector=sel)))
+    if revision is not None:
+        if revision not in [r.number for r in revs]:
+            raise DsError(f"unable to find the specified revision {revision}")
+        if opts.output in ("json", "yaml"):
+            doc = next(r for r in revs if r.number == revision)
+            from kubectl_ds.render.common import dump
+            echo(ctx, dump({"revision": doc.number, "hash": doc.hash, "template": doc.template}, opts.output))
+        else:
+            echo(ctx, revision_text(revs, revision))
+        return
+    echo(ctx, render(revs, opts.output, color(ctx), item_type=Revision))

@@ -1,0 +1,346 @@
+"""Rollout progress and stuck verdicts: a pure function of (DaemonSet, pods, nodes, revisions, events, now).
+
+kubectl's own verdict is reproduced first (kubectl v0.33 polymorphichelpers
+DaemonSetStatusViewer.Status, on the DaemonSet's status), then checked against the pods
+themselves, node by node (the controller's rollingUpdate in pkg/controller/daemon/update.go
+decides *how many* nodes move at a time, never which: its node choice walks a Go map).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+from kubectl_ds.core import podstate
+from kubectl_ds.core.coverage import diff as coverage
+from kubectl_ds.core.objects import condition, deleting, get_in, labels, name, namespace
+from kubectl_ds.core.results import Reason
+from kubectl_ds.core.revisions import (GENERATION_LABEL, HASH_LABEL, allows_surge, current_hash, is_available,
+                                       owned_revisions, pods_by_node, template_generation)
+
+UPDATED, UPDATING, OUTDATED, MISSING = "Updated", "Updating", "Outdated", "Missing"
+DONE, PROGRESSING, STUCK, WAITING = "Done", "Progressing", "Stuck", "Waiting"
+# problems of a new pod that hold a rollout back
+_BLOCKING = ("CrashLoopBackOff", "ImagePull", "ContainerConfig", "FailedScheduling", "InsufficientResource",
+             "HostPortConflict", "NotReady", "PodFailed", "Terminating")
+
+
+@dataclass(frozen=True)
+class NodeProgress:
+    node: str
+    state: str                 # Updated / Updating / Outdated / Missing
+    available: bool
+    pod: str                   # the pod that matters on this node (the new one while updating)
+    problems: Tuple[Reason, ...] = ()
+
+
+@dataclass(frozen=True)
+class RolloutStatus:
+    namespace: str
+    name: str
+    strategy: str
+    generation: int
+    observed_generation: int
+    current_hash: str
+    current_revision: int
+    desired: int
+    updated: int
+    available: int
+    max_unavailable: int
+    max_surge: int
+    unavailable: int
+    surging: int
+    kubectl_message: str
+    kubectl_done: bool
+    nodes: Tuple[NodeProgress, ...]
+    culprits: Tuple[Reason, ...] = ()
+    warnings: Tuple[str, ...] = ()
+    state: str = PROGRESSING
+    since_progress: Optional[float] = None   # seconds without progress (filled by the follower)
+
+    @property
+    def done(self) -> bool:
+        return self.state == DONE
+
+    def key(self) -> tuple:
+        """What changes when the rollout moves (used to print only on change)."""
+        return (self.state, self.observed_generation, self.updated, self.available, self.unavailable,
+                tuple((n.node, n.state, n.available, tuple(p.type for p in n.problems)) for n in self.nodes))
+
+
+def kubectl_status(ds: Mapping) -> Tuple[str, bool]:
+    """kubectl rollout status's message and done flag, from the DaemonSet's status alone."""
+    nm = name(ds)
+    if _strategy(ds) != "RollingUpdate":
+        return "rollout status is only available for RollingUpdate strategy type", True
+    st = ds.get("status") or {}
+    if int(get_in(ds, "metadata", "generation", default=0) or 0) > int(st.get("observedGeneration") or 0):
+        return "Waiting for daemon set spec update to be observed...", False
+    desired = int(st.get("desiredNumberScheduled") or 0)
+    if int(st.get("updatedNumberScheduled") or 0) < desired:
+        return (f'Waiting for daemon set "{nm}" rollout to finish: {st.get("updatedNumberScheduled") or 0} '
+                f"out of {desired} new pods have been updated..."), False
+    if int(st.get("numberAvailable") or 0) < desired:
+        return (f'Waiting for daemon set "{nm}" rollout to finish: {st.get("numberAvailable") or 0} '
+                f"of {desired} updated pods are available..."), False
+    return f'daemon set "{nm}" successfully rolled out', True
+
+
+def _strategy(ds: Mapping) -> str:
+    return get_in(ds, "spec", "updateStrategy", "type", default="RollingUpdate")
+
+
+def scaled(value, total: int) -> int:
+    """intstr.GetScaledValueFromIntOrPercent(value, total, roundUp=true)."""
+    if isinstance(value, str) and value.endswith("%"):
+        return int(math.ceil(int(value[:-1]) * total / 100.0))
+    return int(value or 0)
+
+
+def budgets(ds: Mapping, desired: int) -> Tuple[int, int]:
+    """(maxUnavailable, maxSurge) as the controller resolves them (update.go updatedDesiredNodeCounts)."""
+    if _strategy(ds) != "RollingUpdate":
+        return 0, 0
+    ru = get_in(ds, "spec", "updateStrategy", "rollingUpdate")
+    if ru is None:
+        return 0, 0
+    max_unavailable = scaled(ru.get("maxUnavailable", 1), desired)
+    max_surge = scaled(ru.get("maxSurge", 0), desired)
+    if desired > 0 and max_unavailable == 0 and max_surge == 0:
+        max_unavailable = 1
+    return max_unavailable, max_surge
+
+
+def progress(ds: Mapping, pods: Sequence[Mapping], nodes: Sequence[Mapping], revisions: Sequence[Mapping],
+             events: Sequence[Mapping], now: datetime) -> RolloutStatus:
+    """One look at a rollout: kubectl's verdict, and the pods' own account of it, node by node."""
+    cov = coverage(ds, nodes, pods, revisions, now)
+    cur = current_hash(ds, revisions)
+    tgen = template_generation(ds)
+    mrs = int(get_in(ds, "spec", "minReadySeconds", default=0) or 0)
+    by_node = pods_by_node(ds, pods)
+    node_by_name = {name(n): n for n in nodes}
+    desired = set(cov.desired)
+    rows: List[NodeProgress] = []
+    culprits: List[Reason] = []
+    warnings: List[str] = []
+    surge = allows_surge(ds)
+    for node_name in sorted(desired):
+        node = node_by_name[node_name]
+        row, problems = _node_progress(node, by_node.get(node_name, []), pods, events, cur, tgen, mrs, now)
+        rows.append(row)
+        culprits += problems
+    max_unavailable, max_surge = budgets(ds, len(desired))
+    unavailable = sum(1 for r in rows if not r.available)
+    surging = sum(1 for n in desired if len([p for p in by_node.get(n, []) if not deleting(p)]) > 1)
+    culprits += _budget_culprits(rows, node_by_name, unavailable, max_unavailable, surge)
+    culprits += _surge_deadlock(rows, surge)
+    trap = [r.node for r in rows if any(p.type == "TemplateGenerationTrap" for p in r.problems)]
+    if trap:
+        warnings.append(f"{len(trap)} pod(s) carry the current pod-template-generation but an old revision: "
+                        "the controller counts them as updated and will never replace them")
+    if cov.status_stale and cov.generation_observed:
+        warnings.append("the DaemonSet's status disagrees with its pods (stale status)")
+    message, kdone = kubectl_status(ds)
+    strategy = _strategy(ds)
+    all_updated = all(r.state == UPDATED for r in rows)
+    observed = cov.generation_observed
+    if observed and all_updated and (kdone or strategy != "RollingUpdate"):
+        state = DONE
+    elif not observed:
+        state = WAITING
+    else:
+        state = PROGRESSING
+    rev = max((int(r.get("revision") or 0) for r in owned_revisions(ds, revisions)), default=0)
+    return RolloutStatus(
+        namespace=namespace(ds), name=name(ds), strategy=strategy,
+        generation=int(get_in(ds, "metadata", "generation", default=0) or 0),
+        observed_generation=int(get_in(ds, "status", "observedGeneration", default=0) or 0),
+        current_hash=cur, current_revision=rev, desired=len(desired),
+        updated=sum(1 for r in rows if r.state == UPDATED),
+        available=sum(1 for r in rows if r.available), max_unavailable=max_unavailable, max_surge=max_surge,
+        unavailable=unavailable, surging=surging, kubectl_message=message, kubectl_done=kdone,
+        nodes=tuple(rows), culprits=tuple(_dedup(culprits)), warnings=tuple(warnings), state=state)
+
+
+def _node_progress(node, on_node, all_pods, events, cur, tgen, mrs, now):
+    live = [p for p in on_node if not deleting(p)]
+    node_name = name(node)
+    if not live:
+        gone = on_node[0] if on_node else None
+        problems = []
+        if gone is not None:
+            problems.append(Reason("Terminating", f"pod {name(gone)} is terminating; no replacement until it is gone",
+                                   {"node": node_name, "pod": name(gone)}))
+        return NodeProgress(node_name, MISSING, False, name(gone) if gone else "", tuple(problems)), problems
+    new = [p for p in live if cur and labels(p).get(HASH_LABEL) == cur]
+    old = [p for p in live if p not in new]
+    others = [p for p in all_pods if get_in(p, "spec", "nodeName") == node_name]
+    if new:
+        pod = new[0]
+        st = podstate.pod_state(pod, node, others, events, cur, True, mrs, now)
+        avail = st.available
+        problems = [_culprit(node_name, pod, r) for r in st.problems if r.type in _BLOCKING]
+        state = UPDATED if avail and not old else UPDATING
+        if old and avail:
+            state = UPDATING  # surge: the old pod goes next
+        return NodeProgress(node_name, state, avail or any(is_available(p, mrs, now) for p in old),
+                            name(pod), tuple(problems)), problems
+    pod = old[0]
+    avail = is_available(pod, mrs, now)
+    problems = []
+    if tgen is not None and labels(pod).get(GENERATION_LABEL) == str(tgen) and cur:
+        problems.append(Reason("TemplateGenerationTrap",
+                               f"pod {name(pod)} on {node_name} runs revision {labels(pod).get(HASH_LABEL) or '<none>'}"
+                               f" but carries pod-template-generation={tgen}, so the controller counts it as "
+                               "updated and never replaces it; delete it or run `kubectl rollout restart`",
+                               {"node": node_name, "pod": name(pod)}))
+    if not cur:
+        return NodeProgress(node_name, UPDATED if avail else UPDATING, avail, name(pod), ()), []
+    return NodeProgress(node_name, OUTDATED, avail, name(pod), tuple(problems)), problems
+
+
+def _culprit(node_name: str, pod: Mapping, reason: Reason) -> Reason:
+    return Reason(reason.type, f"{node_name}: new pod {name(pod)}: {reason.message}",
+                  {"node": node_name, "pod": name(pod), **dict(reason.detail)})
+
+
+def _budget_culprits(rows, node_by_name, unavailable, max_unavailable, surge) -> List[Reason]:
+    """maxUnavailable spent on nodes that are down: the rollout cannot move until they recover."""
+    if surge or unavailable < max_unavailable or max_unavailable == 0:
+        return []
+    out = []
+    for r in rows:
+        node = node_by_name.get(r.node) or {}
+        ready = condition(node, "Ready")
+        if not r.available and (ready is None or ready.get("status") != "True"):
+            out.append(Reason("NodeNotReady", f"{r.node}: node is NotReady and its unavailable daemon pod uses "
+                              f"the maxUnavailable={max_unavailable} budget; the controller replaces no more pods "
+                              "until it recovers or is removed", {"node": r.node}))
+    return out
+
+
+def _surge_deadlock(rows, surge) -> List[Reason]:
+    """maxSurge with a hostPort: the new pod cannot bind the port the old one holds (kubernetes#106417)."""
+    if not surge:
+        return []
+    out = []
+    for r in rows:
+        if r.state == UPDATING and any(p.type == "HostPortConflict" for p in r.problems):
+            out.append(Reason("SurgeHostPortDeadlock", f"{r.node}: the surge pod needs a host port the old pod "
+                              "holds, and the old pod is kept until the new one is available: a deadlock "
+                              "(kubernetes#106417). Use maxUnavailable instead of maxSurge.", {"node": r.node}))
+    return out
+
+
+def _dedup(reasons: List[Reason]) -> List[Reason]:
+    seen, out = set(), []
+    for r in reasons:
+        if (r.type, r.message) not in seen:
+            seen.add((r.type, r.message))
+            out.append(r)
+    return out
+
+
+def judge(status: RolloutStatus, since_progress: float, deadline: float) -> RolloutStatus:
+    """Stuck when nothing moved for `deadline` seconds (the follower measures `since_progress`)."""
+    from dataclasses import replace
+    state = status.state
+    if state != DONE and deadline and since_progress >= deadline:
+        state = STUCK
+    return replace(status, state=state, since_progress=since_progress)
+
+
+# --- history --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Revision:
+    number: int
+    hash: str
+    name: str
+    change_cause: str
+    changes: Tuple[str, ...]
+    current: bool
+    template: Mapping = field(default_factory=dict)
+
+
+def history(ds: Mapping, revisions: Sequence[Mapping]) -> Tuple[Revision, ...]:
+    """The DaemonSet's ControllerRevisions as kubectl numbers them, with what changed in each."""
+    from kubectl_ds.core.selectors import match_label_selector
+    owned = [r for r in owned_revisions(ds, revisions)
+             if match_label_selector(get_in(ds, "spec", "selector"), labels(r))]
+    out, prev = [], None
+    cur = current_hash(ds, revisions)
+    for cr in owned:
+        tmpl = template_of(cr)
+        out.append(Revision(number=int(cr.get("revision") or 0), hash=labels(cr).get(HASH_LABEL, ""), name=name(cr),
+                            change_cause=get_in(cr, "metadata", "annotations", "kubernetes.io/change-cause",
+                                                default="") or "",
+                            changes=tuple(template_changes(prev, tmpl)) if prev is not None else ("initial revision",),
+                            current=labels(cr).get(HASH_LABEL) == cur, template=tmpl))
+        prev = tmpl
+    return tuple(out)
+
+
+def template_of(cr: Mapping) -> dict:
+    tmpl = dict(get_in(cr, "data", "spec", "template", default={}))
+    tmpl.pop("$patch", None)
+    return tmpl
+
+
+def template_changes(old: Mapping, new: Mapping) -> List[str]:
+    """A readable summary of what differs between two pod templates."""
+    out: List[str] = []
+    oc = {c.get("name"): c for c in get_in(old, "spec", "containers", default=())}
+    nc = {c.get("name"): c for c in get_in(new, "spec", "containers", default=())}
+    for cname in sorted(set(oc) | set(nc)):
+        a, b = oc.get(cname), nc.get(cname)
+        if a is None:
+            out.append(f"container {cname} added ({b.get('image')})")
+            continue
+        if b is None:
+            out.append(f"container {cname} removed")
+            continue
+        if a.get("image") != b.get("image"):
+            out.append(f"image {cname}: {a.get('image')} -> {b.get('image')}")
+        for fld, label in (("env", "env"), ("resources", "resources"), ("args", "args"), ("command", "command"),
+                           ("ports", "ports"), ("volumeMounts", "volume mounts"), ("livenessProbe", "liveness probe"),
+                           ("readinessProbe", "readiness probe"), ("securityContext", "security context")):
+            if a.get(fld) != b.get(fld):
+                out.append(f"{label} of {cname} changed" + _env_detail(a, b, fld))
+    spec_a, spec_b = old.get("spec") or {}, new.get("spec") or {}
+    for fld in ("tolerations", "nodeSelector", "affinity", "volumes", "hostNetwork", "priorityClassName",
+                "serviceAccountName", "initContainers"):
+        if spec_a.get(fld) != spec_b.get(fld):
+            out.append(f"{fld} changed")
+    known = {"containers", "tolerations", "nodeSelector", "affinity", "volumes", "hostNetwork", "priorityClassName",
+             "serviceAccountName", "initContainers"}
+    other = sorted(k for k in set(spec_a) | set(spec_b) if k not in known and spec_a.get(k) != spec_b.get(k))
+    if other:
+        out.append(f"other pod spec fields changed: {', '.join(other)}")
+    ma, mb = old.get("metadata") or {}, new.get("metadata") or {}
+    if ma.get("labels") != mb.get("labels"):
+        out.append("template labels changed")
+    if ma.get("annotations") != mb.get("annotations"):
+        keys = sorted(k for k in set(ma.get("annotations") or {}) | set(mb.get("annotations") or {})
+                      if (ma.get("annotations") or {}).get(k) != (mb.get("annotations") or {}).get(k))
+        out.append(f"template annotations changed: {', '.join(keys)}")
+    return out or ["no template change (a rollback to an identical template re-uses the revision)"]
+
+
+def _env_detail(a: Mapping, b: Mapping, fld: str) -> str:
+    if fld != "env":
+        return ""
+    ea = {e.get("name"): e for e in a.get("env") or ()}
+    eb = {e.get("name"): e for e in b.get("env") or ()}
+    changed = sorted(k for k in set(ea) | set(eb) if ea.get(k) != eb.get(k))
+    return f" ({', '.join(changed)})" if changed else ""
+
+
+def node_counts(rows: Sequence[NodeProgress]) -> Dict[str, int]:
+    out: Dict[str, int] = {}
+    for r in rows:
+        out[r.state] = out.get(r.state, 0) + 1
+    return out

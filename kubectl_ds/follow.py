@@ -1,0 +1,146 @@
+"""Follow a rollout live: watches feed caches, the pure core judges, a sink prints changes.
+
+Event-driven: the loop blocks on the watch queue and wakes only for an event or for the next
+deadline (progress deadline, --timeout); it never polls the apiserver on a timer. A dropped
+watch resumes from its last resourceVersion; 410 Gone re-lists; output is derived from state
+changes, so a replayed event never prints twice.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Callable, Dict, List, Optional
+
+from kubectl_ds.core.objects import get_in, labels, uid
+from kubectl_ds.core.revisions import HASH_LABEL
+from kubectl_ds.core.rollout import DONE, STUCK, RolloutStatus, judge, progress
+from kubectl_ds.core.selectors import label_selector_string
+from kubectl_ds.errors import DsError, NotFound
+from kubectl_ds.source.watch import monotonic, wait_event
+
+EVENTS_EVERY = 5.0   # seconds between event re-reads for Pending pods
+
+
+class Follower:
+    def __init__(self, source, namespace: str, name: str, clock: Callable, progress_deadline: float,
+                 timeout: float, on_change: Callable[[RolloutStatus, Optional[RolloutStatus]], None],
+                 on_note: Callable[[str], None] = lambda text: None):
+        self.source, self.namespace, self.name = source, namespace, name
+        self.clock, self.deadline, self.timeout = clock, progress_deadline, timeout
+        self.on_change, self.on_note = on_change, on_note
+        self.timed_out = False
+
+    def run(self) -> RolloutStatus:
+        src, ns = self.source, self.namespace
+        dss, ds_rv = src.list_with_version("daemonsets", ns, field_selector=f"metadata.name={self.name}")
+        if not dss:
+            raise NotFound("daemonset", self.name, ns)
+        self.ds = dss[0]
+        sel = label_selector_string(self.ds["spec"].get("selector"))
+        pods, pods_rv = src.list_with_version("pods", ns, label_selector=sel)
+        nodes, nodes_rv = src.list_with_version("nodes", None)
+        self.pods: Dict[str, dict] = {uid(p): p for p in pods}
+        self.nodes: Dict[str, dict] = {uid(n): n for n in nodes}
+        self.revisions = src.revisions(ns, label_selector=sel)
+        self.events: List[dict] = []
+        self.events_at = -EVENTS_EVERY
+        q: "queue.Queue" = queue.Queue()
+        stop = threading.Event()
+        self.streams = [
+            src.stream("daemonsets", ns, q, ds_rv, stop, field_selector=f"metadata.name={self.name}"),
+            src.stream("pods", ns, q, pods_rv, stop, label_selector=sel),
+            src.stream("nodes", None, q, nodes_rv, stop),
+        ]
+        try:
+            return self._loop(q)
+        finally:
+            for s in self.streams:
+                s.close()
+            for s in self.streams:
+                s.join(timeout=2)
+
+    def _loop(self, q) -> RolloutStatus:
+        start = last_progress = monotonic()
+        marker, prev = None, None
+        while True:
+            raw = self._look()
+            new_marker = _marker(raw)
+            if new_marker != marker:
+                marker, last_progress = new_marker, monotonic()
+            status = judge(raw, monotonic() - last_progress, self.deadline)
+            if prev is None or status.key() != prev.key():
+                self.on_change(status, prev)
+                prev = status
+            if status.state in (DONE, STUCK):
+                return status
+            now = monotonic()
+            if self.timeout and now - start >= self.timeout:
+                self.timed_out = True
+                return status
+            waits = [last_progress + self.deadline - now if self.deadline else None,
+                     start + self.timeout - now if self.timeout else None]
+            waits = [max(w, 0.05) for w in waits if w is not None]
+            item = wait_event(q, min(waits) if waits else None)
+            while item is not None:
+                self._apply(item)
+                item = wait_event(q, 0) if not q.empty() else None
+
+    def _look(self) -> RolloutStatus:
+        status = progress(self.ds, list(self.pods.values()), list(self.nodes.values()), self.revisions,
+                          self.events, self.clock())
+        if any(c.type in ("FailedScheduling", "InsufficientResource", "HostPortConflict") for c in status.culprits) \
+                or any(not get_in(p, "spec", "nodeName") for p in self.pods.values()):
+            if monotonic() - self.events_at >= EVENTS_EVERY:
+                self.events_at = monotonic()
+                self.events = self.source.events(self.namespace, "involvedObject.kind=Pod")
+                status = progress(self.ds, list(self.pods.values()), list(self.nodes.values()), self.revisions,
+                                  self.events, self.clock())
+        return status
+
+    def _apply(self, item) -> None:
+        what, kind = item[0], item[1]
+        if what == "reconnect":
+            self.on_note(f"watch of {kind} interrupted ({item[2]}); resuming")
+            return
+        cache = {"pods": self.pods, "nodes": self.nodes}.get(kind)
+        if what == "relist":
+            if kind == "daemonsets":
+                if not item[2]:
+                    raise DsError(f'daemonset "{self.name}" has been deleted')
+                self._set_ds(item[2][0])
+            else:
+                cache.clear()
+                cache.update({uid(o): o for o in item[2]})
+            return
+        etype, obj = item[2], item[3]
+        if kind == "daemonsets":
+            if etype == "DELETED":
+                raise DsError(f'daemonset "{self.name}" has been deleted')
+            self._set_ds(obj)
+        elif etype == "DELETED":
+            cache.pop(uid(obj), None)
+        else:
+            cache[uid(obj)] = obj
+            if kind == "pods" and labels(obj).get(HASH_LABEL) not in self._known_hashes():
+                self._reload_revisions()
+
+    def _set_ds(self, ds: dict) -> None:
+        old = self.ds
+        self.ds = ds
+        if get_in(ds, "metadata", "generation") != get_in(old, "metadata", "generation") or \
+                get_in(ds, "status", "observedGeneration") != get_in(old, "status", "observedGeneration"):
+            self._reload_revisions()
+
+    def _known_hashes(self):
+        return {labels(r).get(HASH_LABEL) for r in self.revisions}
+
+    def _reload_revisions(self) -> None:
+        sel = label_selector_string(self.ds["spec"].get("selector"))
+        self.revisions = self.source.revisions(self.namespace, label_selector=sel)
+
+
+def _marker(status: RolloutStatus):
+    """What counts as progress: the controller observing a spec, nodes changing state or pods."""
+    return (status.observed_generation, status.updated, status.available,
+            tuple((n.node, n.state, n.pod) for n in status.nodes))

@@ -39,6 +39,8 @@ Examples:
 class DefaultGroup(click.Group):
     """A group whose first argument is the DaemonSet's name unless it names a subcommand."""
 
+    default_command_name = "status"   # also read by completion.py
+
     def parse_args(self, ctx, args):
         if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
             args = ["status"] + list(args)

@@ -11,6 +11,7 @@ from kubectl_ds import __version__
 from kubectl_ds.commands.diff import diff
 from kubectl_ds.commands.footprint import footprint
 from kubectl_ds.commands.lint import lint
+from kubectl_ds.commands.migrate import migrate
 from kubectl_ds.commands.rollout import rollout
 from kubectl_ds.commands.why import why
 from kubectl_ds.env import Env
@@ -33,13 +34,14 @@ def root(ctx, **kwargs):
     lint [NAME]   the classic DaemonSet mistakes (also on manifests, -f), each with its fix
     footprint     requests and limits of DaemonSets times the nodes they cover, and per node
     rollout NAME  follow a rollout node by node, and say why it is stuck (history: revisions)
+    migrate NAME  change a DaemonSet's immutable selector without losing a pod (resumable)
     """
     if ctx.obj is None:
         ctx.obj = Env()
     ctx.meta["kubectl_ds.options"] = {k: v for k, v in kwargs.items() if v is not None}
 
 
-for command in (why, diff, rollout, lint, footprint):
+for command in (why, diff, rollout, migrate, lint, footprint):
     root.add_command(command)
 
 

@@ -82,6 +82,19 @@ class LiveSource:
         fn = self.core.list_event_for_all_namespaces if namespace is None else self.core.list_namespaced_event
         return self._list(fn, "events", namespace, field_selector=field_selector)
 
+    def controllers(self, namespace: Optional[str]) -> List[dict]:
+        """Every controller that selects pods: DaemonSets, Deployments, StatefulSets, ReplicaSets,
+        Jobs, ReplicationControllers (for migrate's preflight)."""
+        from kubernetes import client
+        batch = client.BatchV1Api(self.api_client)
+        out = [dict(d, kind="DaemonSet") for d in self.daemonsets(namespace)] + self.workloads(namespace)
+        for kind, resource, fn in (("ReplicaSet", "replicasets", self.apps.list_namespaced_replica_set),
+                                   ("Job", "jobs", batch.list_namespaced_job),
+                                   ("ReplicationController", "replicationcontrollers",
+                                    self.core.list_namespaced_replication_controller)):
+            out += [dict(o, kind=kind) for o in self._list(fn, resource, namespace)]
+        return out
+
     # --- watching (rollout --follow) -----------------------------------------------------
 
     def _list_fn(self, kind: str, namespace: Optional[str]) -> Callable:

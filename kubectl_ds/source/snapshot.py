@@ -13,7 +13,8 @@ from kubectl_ds.source.selectors import field_filter, label_filter
 
 KINDS = {"Node": "nodes", "DaemonSet": "daemonsets", "Pod": "pods",
          "ControllerRevision": "revisions", "Event": "events",
-         "Deployment": "workloads", "StatefulSet": "workloads"}
+         "Deployment": "workloads", "StatefulSet": "workloads",
+         "ReplicaSet": "controllers", "Job": "controllers", "ReplicationController": "controllers"}
 
 
 class SnapshotSource:
@@ -74,6 +75,10 @@ class SnapshotSource:
 
     def events(self, ns: Optional[str], field_selector: str = "") -> List[dict]:
         return self._list("events", ns, "", field_selector)
+
+    def controllers(self, ns: Optional[str]) -> List[dict]:
+        """Every object that selects pods (for migrate's preflight)."""
+        return self.daemonsets(ns) + self.workloads(ns) + self._list("controllers", ns)
 
     def workloads(self, ns: Optional[str], label_selector: str = "") -> List[dict]:
         """Deployments and StatefulSets (each with its `kind`), in file order."""

@@ -1,0 +1,156 @@
+"""`kubectl ds migrate NAME`: change a DaemonSet's immutable selector without losing a pod."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from kubectl_ds.commands.common import color, echo, env_of, open_source
+from kubectl_ds.core.migration import derive_manifest, plan as make_plan, rollout_in_progress, selector_from_string
+from kubectl_ds.core.selectors import SelectorError, label_selector_string
+from kubectl_ds.errors import DsError, ExitCode
+from kubectl_ds.options import global_options, pop_options
+from kubectl_ds.render import render
+
+EXAMPLES = """
+\b
+Examples:
+  # Plan, confirm, then orphan, re-create, verify adoption and follow the rollout
+  kubectl ds migrate log-agent -n logging --selector app=log-agent,tier=node
+\b
+  # From a manifest, without asking
+  kubectl ds migrate log-agent -n logging -f new-log-agent.yaml --yes
+\b
+  # Only the plan
+  kubectl ds migrate log-agent -n logging --selector app=log-agent,tier=node --dry-run -o yaml
+\b
+  # After an interruption: finish it, or put the original back
+  kubectl ds migrate --resume ./log-agent.migration.json
+  kubectl ds migrate --rollback ./log-agent.migration.json
+"""
+
+
+@click.command(epilog=EXAMPLES)
+@click.argument("ds_name", metavar="[NAME]", required=False)
+@click.option("-f", "--filename", metavar="FILE", help="The new DaemonSet manifest (same name, new selector).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--dry-run", is_flag=True, help="Show the plan and stop.")
+@click.option("--force", is_flag=True, help="Migrate even while a rollout is in progress.")
+@click.option("--no-rollout", is_flag=True, help="Stop once the pods are adopted; do not follow the rollout.")
+@click.option("--state-file", metavar="PATH", help="Journal (default ./NAME.migration.json).")
+@click.option("--resume", "resume_path", metavar="STATE", help="Finish an interrupted migration.")
+@click.option("--rollback", "rollback_path", metavar="STATE", help="Restore the original DaemonSet and labels.")
+@click.option("--timeout", default="0", metavar="DURATION", help="For the final rollout: give up after this long.")
+@global_options
+@click.pass_context
+def migrate(ctx, ds_name, filename, yes, dry_run, force, no_rollout, state_file, resume_path, rollback_path,
+            timeout, **kwargs):
+    """Change a DaemonSet's selector safely: orphan its pods, re-create it, let it adopt them.
+
+    -l/--selector is the NEW selector here.
+    """
+    opts = pop_options(ctx, kwargs)
+    if resume_path or rollback_path:
+        return _continue(ctx, opts, resume_path, rollback_path)
+    if not ds_name:
+        raise DsError("give the DaemonSet's NAME (or --resume/--rollback STATE)")
+    if bool(filename) == bool(opts.selector):
+        raise DsError("give the new selector with --selector, or the new manifest with -f (one of them)")
+    source = open_source(ctx, opts)
+    ns = opts.namespace or source.default_namespace
+    old = source.daemonset(ns, ds_name)
+    new = _new_manifest(old, filename, opts.selector)
+    plan = make_plan(old, new, source.pods(ns), source.nodes(), source.controllers(ns))
+    refusals = list(plan.refusals)
+    busy = rollout_in_progress(old)
+    if busy and not force:
+        from kubectl_ds.core.migration import Refusal
+        refusals.append(Refusal("RolloutInProgress", f"{busy}; wait for it, or pass --force"))
+    if not opts.snapshot and not dry_run:
+        refusals += _permissions(source, ns)
+    from dataclasses import replace
+    plan = replace(plan, refusals=tuple(refusals))
+    echo(ctx, render(plan, opts.output, color(ctx)))
+    if plan.refusals:
+        raise DsError(f"migration refused: {plan.refusals[0].message}"
+                      + (f" (and {len(plan.refusals) - 1} more)" if len(plan.refusals) > 1 else ""))
+    if dry_run:
+        return
+    if opts.snapshot:
+        raise DsError("a snapshot can only be planned (--dry-run)")
+    if not yes:
+        if not click.get_text_stream("stdin").isatty():
+            raise DsError("refusing to migrate without confirmation: pass --yes (no terminal to ask on)")
+        if not click.confirm("Proceed?", default=False):
+            raise DsError("aborted; nothing was changed", ExitCode.BAD_NEWS)
+    from kubectl_ds.migration_runner import new_state, save_state
+    path = state_file or f"./{ds_name}.migration.json"
+    if os.path.exists(path):
+        raise DsError(f"{path} exists (an earlier migration?): use --resume/--rollback, or --state-file")
+    state = new_state(plan, no_rollout)
+    save_state(path, state)
+    echo(ctx, f"journal: {path}")
+    _runner(ctx, opts, source, path, timeout).run(state)
+    echo(ctx, f"migrated daemon set {ns}/{ds_name}: new selector {label_selector_string(plan.new_selector)}")
+
+
+def _new_manifest(old: dict, filename, selector_text) -> dict:
+    if filename:
+        from kubectl_ds.source.manifests import load_manifests
+        found = load_manifests([filename]).daemonsets
+        if len(found) != 1:
+            raise DsError(f"{filename} must hold exactly one DaemonSet (found {len(found)})")
+        return found[0]
+    try:
+        return derive_manifest(old, selector_from_string(selector_text))
+    except SelectorError as err:
+        raise DsError(f"invalid selector: {err}") from None
+
+
+def _permissions(source, ns: str):
+    from kubectl_ds.core.migration import Refusal
+    from kubectl_ds.source.writer import NEEDED, Writer
+    w = Writer(source)
+    missing = [f"{verb} {res}" for verb, res, group in NEEDED if not w.can(verb, res, ns, group)]
+    return [Refusal("Forbidden", f"you may not {', '.join(missing)} in namespace {ns}")] if missing else []
+
+
+def _runner(ctx, opts, source, path: str, timeout: str):
+    from kubectl_ds.commands.rollout import parse_duration
+    from kubectl_ds.migration_runner import Runner
+    from kubectl_ds.source.writer import Writer
+    timeout_s = parse_duration(timeout)
+
+    def follow(ns: str, name: str) -> bool:
+        from kubectl_ds.follow import Follower
+        from kubectl_ds.render.rollout import final_lines, progress_line
+        last = [None]
+
+        def change(s, prev):
+            line = progress_line(s)
+            if line != last[0]:
+                click.echo(line)
+                last[0] = line
+        f = Follower(source, ns, name, env_of(ctx).clock, 600, timeout_s, change)
+        final = f.run()
+        for line in final_lines(final, f.timed_out, timeout_s):
+            click.echo(line)
+        return final.done
+    return Runner(Writer(source), source, path, lambda text: click.echo(text), follow=follow)
+
+
+def _continue(ctx, opts, resume_path, rollback_path):
+    from kubectl_ds.migration_runner import load_state
+    if resume_path and rollback_path:
+        raise DsError("--resume and --rollback cannot be used together")
+    path = resume_path or rollback_path
+    state = load_state(path)
+    source = open_source(ctx, opts)
+    runner = _runner(ctx, opts, source, path, "0")
+    if rollback_path:
+        runner.rollback(state)
+        return
+    runner.run(state)
+    echo(ctx, f"migrated daemon set {state['namespace']}/{state['name']}: new selector "
+              f"{label_selector_string(state['newSelector'])}")

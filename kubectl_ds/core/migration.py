@@ -1,0 +1,282 @@
+"""Planning a selector migration: orphan the DaemonSet's pods, re-create it, let it adopt them.
+
+Pure: computes the new DaemonSet, the labels every pod needs so the new selector matches it,
+the preflight refusals, the coverage change and the steps; migration/runner.py executes them.
+Rules it relies on (kubernetes v1.33; ../shared/daemonset-semantics.md §5): ClaimPods adopts an
+orphan whose labels match the selector; the garbage collector, on a delete with
+propagationPolicy=Orphan, strips the DaemonSet's ownerReference from pods and
+ControllerRevisions; a pod counts as updated when its controller-revision-hash matches OR its
+pod-template-generation equals the DaemonSet's template generation — so the new DaemonSet gets
+a template generation no existing pod carries, or adopted pods with a different template would
+never be rolled (the "pod-template-generation trap").
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+from kubectl_ds.core import selectors as sel
+from kubectl_ds.core.eligibility import evaluate
+from kubectl_ds.core.objects import get_in, labels, name, namespace, uid
+from kubectl_ds.core.revisions import (GENERATION_LABEL, TEMPLATE_GENERATION_ANNOTATION, is_daemon_pod,
+                                       template_generation)
+from kubectl_ds.core.rollout import budgets
+
+STEPS = ("backup", "relabel-pods", "orphan-delete", "wait-orphaned", "create", "verify-adoption",
+         "release-rollout", "rollout")
+_SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "selfLink",
+                  "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences", "finalizers")
+CONTROLLER_KINDS = ("DaemonSet", "ReplicaSet", "StatefulSet", "Job", "ReplicationController", "Deployment")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    namespace: str
+    name: str
+    old_uid: str
+    old_resource_version: str
+    old_generation: int
+    old_selector: Mapping
+    new_selector: Mapping
+    backup: Mapping                      # the live DaemonSet, cleaned: what --rollback re-creates
+    new_manifest: Mapping                # what `create` sends
+    add_labels: Mapping[str, str]        # labels added to every daemon pod
+    pods: Tuple[Tuple[str, str], ...]    # (name, uid) of the pods to relabel and keep
+    template_changed: bool
+    pace: str                            # how the rolling replacement will go, if any
+    nodes_gained: Tuple[str, ...]
+    nodes_lost: Tuple[str, ...]
+    refusals: Tuple[Refusal, ...] = ()
+    warnings: Tuple[str, ...] = ()
+    steps: Tuple[str, ...] = STEPS
+
+    @property
+    def ok(self) -> bool:
+        return not self.refusals
+
+
+def held_manifest(new_manifest: Mapping) -> dict:
+    """The new DaemonSet as first created: updateStrategy OnDelete, so that no adopted pod can be
+    replaced before every one of them is verified adopted (release-rollout restores the strategy)."""
+    held = copy.deepcopy(dict(new_manifest))
+    held["spec"]["updateStrategy"] = {"type": "OnDelete"}
+    return held
+
+
+def clean(obj: Mapping) -> dict:
+    """A copy fit for create: no status and no server-set metadata."""
+    out = copy.deepcopy(dict(obj))
+    out.pop("status", None)
+    meta = out.setdefault("metadata", {})
+    for f in _SERVER_FIELDS:
+        meta.pop(f, None)
+    ann = dict(meta.get("annotations") or {})
+    ann.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+    if ann:
+        meta["annotations"] = ann
+    else:
+        meta.pop("annotations", None)
+    out.setdefault("apiVersion", "apps/v1")
+    out.setdefault("kind", "DaemonSet")
+    return out
+
+
+def selector_from_string(text: str) -> dict:
+    """`--selector app=x,tier=node` as a LabelSelector (equality and set-based both accepted)."""
+    reqs = sel.parse_selector_string(text)
+    match_labels, exprs = {}, []
+    for key, op, values in reqs:
+        if op == "In" and len(values) == 1:
+            match_labels[key] = values[0]
+        else:
+            exprs.append({"key": key, "operator": op, **({"values": list(values)} if values else {})})
+    out: dict = {}
+    if match_labels:
+        out["matchLabels"] = match_labels
+    if exprs:
+        out["matchExpressions"] = exprs
+    return out
+
+
+def derive_manifest(old: Mapping, new_selector: Mapping) -> dict:
+    """The old DaemonSet with the new selector, its template labels extended to match it."""
+    new = clean(old)
+    new["spec"]["selector"] = copy.deepcopy(dict(new_selector))
+    tmpl_labels = new["spec"]["template"].setdefault("metadata", {}).setdefault("labels", {})
+    tmpl_labels.update(labels_to_satisfy(new_selector, tmpl_labels) or {})
+    return new
+
+
+def labels_to_satisfy(selector: Mapping, current: Mapping[str, str]) -> Optional[Dict[str, str]]:
+    """Labels to ADD so `current` matches `selector`; None when only removing labels would do."""
+    add: Dict[str, str] = {}
+    for key, op, values in sel.label_selector_requirements(selector) or ():
+        have = current.get(key, add.get(key))
+        if sel.requirement_matches(key, op, values, {**current, **add}):
+            continue
+        if op == "In":
+            add[key] = values[0]
+        elif op == "Exists":
+            add[key] = ""
+        elif op == "NotIn" and have is None:
+            continue
+        else:
+            return None
+    return add
+
+
+def plan(old: Mapping, new_manifest: Mapping, pods: Sequence[Mapping], nodes: Sequence[Mapping],
+         controllers: Sequence[Mapping]) -> Plan:
+    """Everything the migration will do, and every reason to refuse it, before anything changes."""
+    refusals: List[Refusal] = []
+    warnings: List[str] = []
+    new = clean(new_manifest)
+    new.setdefault("metadata", {})["namespace"] = namespace(old)
+    new_sel = get_in(new, "spec", "selector", default=None)
+    old_sel = get_in(old, "spec", "selector", default={})
+    tmpl_labels = get_in(new, "spec", "template", "metadata", "labels", default={})
+    if name(new) and name(new) != name(old):
+        refusals.append(Refusal("NameDiffers", f"the manifest is for DaemonSet {name(new)!r}, not {name(old)!r}"))
+    new["metadata"]["name"] = name(old)
+    try:
+        valid = sel.label_selector_requirements(new_sel) is not None and bool(new_sel)
+    except sel.SelectorError as err:
+        valid = False
+        refusals.append(Refusal("InvalidSelector", f"the new selector is invalid: {err}"))
+    if not valid and not refusals:
+        refusals.append(Refusal("InvalidSelector", "the new selector is empty"))
+    if valid and not sel.match_label_selector(new_sel, tmpl_labels):
+        refusals.append(Refusal("SelectorTemplateMismatch", "the new selector does not match the new template's "
+                                f"labels {dict(tmpl_labels)} (the apiserver would reject it)"))
+    if valid and _canon(new_sel) == _canon(old_sel):
+        refusals.append(Refusal("SameSelector", "the new selector equals the current one: nothing to migrate "
+                                "(use kubectl apply for other changes)"))
+    mine = sorted((p for p in pods if is_daemon_pod(old, p)), key=lambda p: name(p))
+    add: Dict[str, str] = {}
+    if valid:
+        for p in mine:
+            need = labels_to_satisfy(new_sel, labels(p))
+            if need is None:
+                refusals.append(Refusal("PodCannotMatch", f"pod {name(p)} would need a label removed to match the "
+                                        "new selector; only added labels are safe while the old DaemonSet owns it"))
+                break
+            add.update(need)
+        refusals += _competing_controllers(old, new_sel, tmpl_labels, mine, add, controllers) if valid else []
+    tgen = _safe_generation(old, pods)
+    new["metadata"].setdefault("annotations", {})[TEMPLATE_GENERATION_ANNOTATION] = str(tgen)
+    changed = _template_sans_labels(old) != _template_sans_labels(new) or \
+        dict(get_in(old, "spec", "template", "metadata", "labels", default={})) != dict(tmpl_labels)
+    gained, lost = coverage_change(old, new, nodes)
+    mu, ms = budgets(new, max(1, len([n for n in nodes if evaluate(n, new).should_run])))
+    if changed:
+        pace = (f"the template differs: every adopted pod is replaced by the rolling update, {ms} node(s) at a "
+                "time with surge" if ms else f"the template differs: every adopted pod is replaced by the "
+                f"rolling update, {mu} node(s) at a time (maxUnavailable)")
+        if get_in(new, "spec", "updateStrategy", "type") == "OnDelete":
+            pace = "the template differs, but updateStrategy is OnDelete: adopted pods stay until deleted"
+    else:
+        pace = "the template is unchanged: adopted pods count as updated and keep running"
+    if lost:
+        warnings.append(f"{len(lost)} node(s) run the agent now but would not under the new DaemonSet: "
+                        f"{', '.join(lost[:10])}")
+    if not mine:
+        warnings.append("the DaemonSet has no pods: nothing to hand over")
+    return Plan(namespace=namespace(old), name=name(old), old_uid=uid(old),
+                old_resource_version=get_in(old, "metadata", "resourceVersion", default=""),
+                old_generation=int(get_in(old, "metadata", "generation", default=0) or 0),
+                old_selector=copy.deepcopy(dict(old_sel)), new_selector=copy.deepcopy(dict(new_sel or {})),
+                backup=clean(old), new_manifest=new, add_labels=add,
+                pods=tuple((name(p), uid(p)) for p in mine), template_changed=changed, pace=pace,
+                nodes_gained=tuple(gained), nodes_lost=tuple(lost), refusals=tuple(refusals),
+                warnings=tuple(warnings))
+
+
+def _canon(selector) -> str:
+    return json.dumps(selector or {}, sort_keys=True)
+
+
+def _template_sans_labels(ds: Mapping) -> str:
+    tmpl = copy.deepcopy(get_in(ds, "spec", "template", default={}))
+    (tmpl.get("metadata") or {}).pop("labels", None)
+    return json.dumps(tmpl, sort_keys=True)
+
+
+def _safe_generation(old: Mapping, pods: Sequence[Mapping]) -> int:
+    """A template generation no existing pod carries (so only the revision hash decides)."""
+    seen = [template_generation(old) or 0]
+    for p in pods:
+        try:
+            seen.append(int(labels(p).get(GENERATION_LABEL, "0")))
+        except ValueError:
+            continue
+    return max(seen) + 1
+
+
+def _competing_controllers(old, new_sel, tmpl_labels, mine, add, controllers) -> List[Refusal]:
+    """Another controller whose selector would also claim the relabelled pods or the new ones."""
+    out = []
+    samples = [dict(tmpl_labels)] + [{**labels(p), **add} for p in mine[:50]]
+    for ctl in controllers:
+        if uid(ctl) == uid(old) or namespace(ctl) != namespace(old):
+            continue
+        csel = get_in(ctl, "spec", "selector")
+        if not isinstance(csel, Mapping) or "matchLabels" not in csel and "matchExpressions" not in csel:
+            if isinstance(csel, Mapping) and csel:  # ReplicationController: a plain map
+                csel = {"matchLabels": csel}
+            else:
+                continue
+        if any(sel.match_label_selector(csel, s) for s in samples):
+            out.append(Refusal("CompetingController", f"{ctl.get('kind', 'controller')} {name(ctl)} selects the "
+                               "same pods; whoever adopts first would win"))
+    return out
+
+
+def coverage_change(old: Mapping, new: Mapping, nodes: Sequence[Mapping]) -> Tuple[List[str], List[str]]:
+    """(nodes the new DaemonSet would add, nodes it would drop), by the controller's own rules."""
+    gained, lost = [], []
+    for n in nodes:
+        a, b = evaluate(n, old).should_run, evaluate(n, new).should_run
+        if b and not a:
+            gained.append(name(n))
+        elif a and not b:
+            lost.append(name(n))
+    return sorted(gained), sorted(lost)
+
+
+def rollout_in_progress(ds: Mapping) -> Optional[str]:
+    st = ds.get("status") or {}
+    if int(get_in(ds, "metadata", "generation", default=0) or 0) > int(st.get("observedGeneration") or 0):
+        return "the controller has not observed the latest spec yet"
+    desired = int(st.get("desiredNumberScheduled") or 0)
+    if int(st.get("updatedNumberScheduled") or 0) < desired or int(st.get("numberAvailable") or 0) < desired:
+        return (f"a rollout is in progress ({st.get('updatedNumberScheduled', 0)}/{desired} updated, "
+                f"{st.get('numberAvailable', 0)}/{desired} available)")
+    return None
+
+
+def added_label_patch(add: Mapping[str, str]) -> dict:
+    return {"metadata": {"labels": dict(add)}}
+
+
+def removed_label_patch(add: Mapping[str, str], pod: Mapping) -> Optional[dict]:
+    """Undo our labels on a pod, only where the value is still the one we set."""
+    mine = {k: None for k, v in add.items() if labels(pod).get(k) == v}
+    return {"metadata": {"labels": mine}} if mine else None
+
+
+def plan_document(p: Plan) -> dict:
+    return {"namespace": p.namespace, "name": p.name, "oldUid": p.old_uid, "oldSelector": p.old_selector,
+            "newSelector": p.new_selector, "addLabels": dict(p.add_labels),
+            "pods": [{"name": n, "uid": u} for n, u in p.pods], "templateChanged": p.template_changed,
+            "pace": p.pace, "nodesGained": list(p.nodes_gained), "nodesLost": list(p.nodes_lost),
+            "steps": list(p.steps), "refusals": [{"code": r.code, "message": r.message} for r in p.refusals],
+            "warnings": list(p.warnings), "newManifest": p.new_manifest}

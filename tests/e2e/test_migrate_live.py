@@ -1,0 +1,207 @@
+"""`kubectl ds migrate` against the real DaemonSet controller and garbage collector.
+
+The goal throughout: no pod is lost. Every test records the daemon pods' uids before and checks
+them after; the interruption tests kill the process after each step in turn."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ds_manifest
+
+ROOT = Path(__file__).resolve().parents[2]
+STEPS_BEFORE_ROLLOUT = ("backup", "relabel-pods", "orphan-delete", "wait-orphaned", "create", "verify-adoption",
+                        "release-rollout")
+
+
+def _run(kubeconfig, cwd, *args, env_extra=None, timeout=180):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1", **(env_extra or {}))
+    p = subprocess.run([sys.executable, "-m", "kubectl_ds", "migrate", *args, "--kubeconfig", kubeconfig],
+                       capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def _agent(scenario, kube, nodes=4, template_labels=None, **spec):
+    for i in range(nodes):
+        scenario.node(f"n{i}")
+    scenario.sync_nodes()
+    body = ds_manifest("agent", **spec)
+    body["spec"]["template"]["metadata"]["labels"].update(template_labels or {})
+    scenario.daemonset(body)
+    kube.wait_settled(scenario.namespace, "agent")
+    return _pods(kube, scenario.namespace)
+
+
+def _pods(kube, ns):
+    """{uid: (name, node, controller uid)} of the live agent pods."""
+    out = {}
+    for p in kube.pods(ns, "app=agent"):
+        if p["metadata"].get("deletionTimestamp"):
+            continue
+        ctl = [r["uid"] for r in p["metadata"].get("ownerReferences", []) if r.get("controller")]
+        out[p["metadata"]["uid"]] = (p["metadata"]["name"], p["spec"].get("nodeName"), ctl[0] if ctl else None)
+    return out
+
+
+def test_migration_keeps_every_pod(scenario, kube, kubeconfig, tmp_path):
+    before = _agent(scenario, kube, nodes=12, template_labels={"tier": "node"})
+    old_uid = kube.daemonset(scenario.namespace, "agent")["metadata"]["uid"]
+    code, out, err = _run(kubeconfig, tmp_path, "agent", "-n", scenario.namespace, "--selector",
+                          "app=agent,tier=node", "--yes")
+    assert code == 0, out + err
+    ds = kube.daemonset(scenario.namespace, "agent")
+    assert ds["spec"]["selector"] == {"matchLabels": {"app": "agent", "tier": "node"}}
+    after = _pods(kube, scenario.namespace)
+    assert set(after) == set(before), "pod uids changed during the handover"
+    assert {v[2] for v in after.values()} == {ds["metadata"]["uid"]} != {old_uid}
+    assert "all 12 pod(s) adopted by the new DaemonSet; pod uids unchanged" in out
+    state = json.loads((tmp_path / "agent.migration.json").read_text())
+    assert state["done"][-1] == "rollout" and state["newUid"] == ds["metadata"]["uid"]
+
+
+def test_migration_with_new_labels_rolls_under_max_unavailable(scenario, kube, kubeconfig, tmp_path):
+    before = _agent(scenario, kube, nodes=6)
+    nodes = {v[1] for v in before.values()}
+    gaps, stop = [], threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            live = _pods(kube, scenario.namespace)
+            covered = {v[1] for v in live.values()}
+            gaps.append(len(nodes - covered))
+            time.sleep(0.2)
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    try:
+        code, out, err = _run(kubeconfig, tmp_path, "agent", "-n", scenario.namespace, "--selector",
+                              "app=agent,tier=node", "--yes", "--timeout", "120s")
+    finally:
+        stop.set()
+        t.join()
+    assert code == 0, out + err
+    assert "the template differs" in out
+    assert max(gaps) <= 1, f"more than maxUnavailable=1 node without the agent at once: {max(gaps)}"
+    ds = kube.daemonset(scenario.namespace, "agent")
+    hashes = {p["metadata"]["labels"]["controller-revision-hash"] for p in kube.pods(scenario.namespace, "app=agent")
+              if not p["metadata"].get("deletionTimestamp")}
+    assert len(hashes) == 1, f"adopted pods were never rolled (the pod-template-generation trap?): {hashes}"
+    gen = int(ds["metadata"]["annotations"]["deprecated.daemonset.template.generation"])
+    assert gen >= 2, "the new DaemonSet must not share the old pods' pod-template-generation"
+    assert ds["status"]["updatedNumberScheduled"] == 6
+
+
+@pytest.mark.parametrize("step", STEPS_BEFORE_ROLLOUT)
+def test_killed_after_each_step_then_resume(scenario, kube, kubeconfig, tmp_path, step):
+    before = _agent(scenario, kube, template_labels={"tier": "node"})
+    code, out, err = _run(kubeconfig, tmp_path, "agent", "-n", scenario.namespace, "--selector",
+                          "app=agent,tier=node", "--yes", env_extra={"KUBECTL_DS_MIGRATE_EXIT_AFTER": step})
+    assert code == 3, out + err
+    assert set(_pods(kube, scenario.namespace)) == set(before), f"a pod was lost after {step}"
+    code, out, err = _run(kubeconfig, tmp_path, "--resume", "agent.migration.json")
+    assert code == 0, out + err
+    after = _pods(kube, scenario.namespace)
+    ds = kube.daemonset(scenario.namespace, "agent")
+    assert set(after) == set(before), f"pod uids changed (interrupted after {step})"
+    assert {v[2] for v in after.values()} == {ds["metadata"]["uid"]}
+    assert ds["spec"]["selector"]["matchLabels"] == {"app": "agent", "tier": "node"}
+    # idempotent: resuming a finished migration changes nothing
+    code, out, err = _run(kubeconfig, tmp_path, "--resume", "agent.migration.json")
+    assert code == 0, out + err
+    assert kube.daemonset(scenario.namespace, "agent")["metadata"]["uid"] == ds["metadata"]["uid"]
+
+
+@pytest.mark.parametrize("step", STEPS_BEFORE_ROLLOUT)
+def test_killed_after_each_step_then_rollback(scenario, kube, kubeconfig, tmp_path, step):
+    before = _agent(scenario, kube)   # template lacks tier=node: the migration adds the label to pods
+    code, out, err = _run(kubeconfig, tmp_path, "agent", "-n", scenario.namespace, "--selector",
+                          "app=agent,tier=node", "--yes", "--no-rollout",
+                          env_extra={"KUBECTL_DS_MIGRATE_EXIT_AFTER": step})
+    assert code == 3, out + err
+    for attempt in range(2):   # idempotent
+        code, out, err = _run(kubeconfig, tmp_path, "--rollback", "agent.migration.json")
+        assert code == 0, f"rollback #{attempt + 1} after {step}: {out}{err}"
+    ds = kube.daemonset(scenario.namespace, "agent")
+    assert ds["spec"]["selector"] == {"matchLabels": {"app": "agent"}}
+    kube.wait(f"the restored DaemonSet to own every pod (after {step})",
+              lambda: {v[2] for v in _pods(kube, scenario.namespace).values()} == {ds["metadata"]["uid"]},
+              kube.core.list_namespaced_pod, 60, namespace=scenario.namespace)
+    after = _pods(kube, scenario.namespace)
+    if step == "release-rollout":
+        # the new template had begun replacing pods (at maxUnavailable pace): identity cannot come
+        # back, but every node still runs the agent, owned by the restored DaemonSet
+        assert {v[1] for v in after.values()} == {v[1] for v in before.values()}
+    else:
+        assert set(after) == set(before), f"pod uids changed (rolled back after {step})"
+    kept = [p for p in kube.pods(scenario.namespace, "app=agent") if p["metadata"]["uid"] in before]
+    assert all("tier" not in p["metadata"]["labels"] for p in kept), "the labels the migration added stayed"
+
+
+def test_preflight_refusals(scenario, kube, kubeconfig, tmp_path):
+    _agent(scenario, kube, nodes=2)
+    ns = scenario.namespace
+    # the new selector must match the new template
+    bad = ds_manifest("agent")
+    bad["metadata"]["namespace"] = ns
+    bad["spec"]["selector"] = {"matchLabels": {"app": "agent", "tier": "x"}}
+    (tmp_path / "bad.yaml").write_text(json.dumps(bad))
+    code, _, err = _run(kubeconfig, tmp_path, "agent", "-n", ns, "-f", "bad.yaml", "--yes")
+    assert code == 2 and "does not match the new template's labels" in err
+    # another controller would select the pods too
+    rival = ds_manifest("rival", tolerations=[{"operator": "Exists"}])
+    rival["spec"]["selector"] = {"matchLabels": {"tier": "node"}}
+    rival["spec"]["template"]["metadata"]["labels"] = {"tier": "node"}
+    rival["spec"]["template"]["spec"]["nodeSelector"] = {"no-such-node": "x"}
+    kube.create_daemonset(ns, rival)
+    code, _, err = _run(kubeconfig, tmp_path, "agent", "-n", ns, "--selector", "app=agent,tier=node", "--yes")
+    assert code == 2 and "DaemonSet rival selects the same pods" in err
+    kube.apps.delete_namespaced_daemon_set("rival", ns)
+    # the same selector: nothing to do
+    code, _, err = _run(kubeconfig, tmp_path, "agent", "-n", ns, "--selector", "app=agent", "--yes")
+    assert code == 2 and "equals the current one" in err
+    # no confirmation possible without a terminal
+    code, _, err = _run(kubeconfig, tmp_path, "agent", "-n", ns, "--selector", "app=agent,tier=node")
+    assert code == 2 and "pass --yes" in err
+    # a user without the rights
+    code, _, err = _run(kubeconfig, tmp_path, "agent", "-n", ns, "--selector", "app=agent,tier=node", "--yes",
+                        "--context", "nobody")
+    assert code == 2 and "forbidden" in err.lower()
+    assert not (tmp_path / "agent.migration.json").exists(), "a refused migration must not start"
+
+
+def test_rollout_in_progress_needs_force(scenario, kube, kubeconfig, tmp_path):
+    _agent(scenario, kube, nodes=3, template_labels={"tier": "node"})
+    kube.patch_daemonset(scenario.namespace, "agent", {"spec": {"template": {"metadata": {
+        "annotations": {"kubectl-ds.test/never-ready": "true"}}}}})
+    kube.wait("a stuck rollout", lambda: kube.daemonset(scenario.namespace, "agent")["status"]
+              .get("observedGeneration") == 2, kube.apps.list_namespaced_daemon_set, 30, namespace=scenario.namespace)
+    code, _, err = _run(kubeconfig, tmp_path, "agent", "-n", scenario.namespace, "--selector",
+                        "app=agent,tier=node", "--yes")
+    assert code == 2 and "rollout is in progress" in err and "--force" in err
+    before = _pods(kube, scenario.namespace)
+    code, out, err = _run(kubeconfig, tmp_path, "agent", "-n", scenario.namespace, "--selector",
+                          "app=agent,tier=node", "--yes", "--force", "--no-rollout")
+    assert code == 0, out + err
+    assert set(_pods(kube, scenario.namespace)) == set(before)
+
+
+def test_concurrent_edit_is_detected_not_overwritten(scenario, kube, kubeconfig, tmp_path):
+    before = _agent(scenario, kube, nodes=3, template_labels={"tier": "node"})
+    code, _, _ = _run(kubeconfig, tmp_path, "agent", "-n", scenario.namespace, "--selector", "app=agent,tier=node",
+                      "--yes", env_extra={"KUBECTL_DS_MIGRATE_EXIT_AFTER": "relabel-pods"})
+    assert code == 3
+    kube.patch_daemonset(scenario.namespace, "agent", {"spec": {"minReadySeconds": 5}})  # someone else's edit
+    code, out, err = _run(kubeconfig, tmp_path, "--resume", "agent.migration.json")
+    assert code == 2 and "changed since the plan" in err and "nothing was deleted" in err
+    ds = kube.daemonset(scenario.namespace, "agent")
+    assert ds["spec"]["minReadySeconds"] == 5 and ds["spec"]["selector"] == {"matchLabels": {"app": "agent"}}
+    code, out, err = _run(kubeconfig, tmp_path, "--rollback", "agent.migration.json")
+    assert code == 0, out + err
+    assert set(_pods(kube, scenario.namespace)) == set(before)

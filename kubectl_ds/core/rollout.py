@@ -104,10 +104,9 @@ def budgets(ds: Mapping, desired: int) -> Tuple[int, int]:
     if _strategy(ds) != "RollingUpdate":
         return 0, 0
     ru = get_in(ds, "spec", "updateStrategy", "rollingUpdate")
-    if ru is None:
-        return 0, 0
-    max_unavailable = scaled(ru.get("maxUnavailable", 1), desired)
-    max_surge = scaled(ru.get("maxSurge", 0), desired)
+    # without a rollingUpdate block UnavailableCount and SurgeCount give 0; the fallback still applies
+    max_unavailable = scaled(ru.get("maxUnavailable", 1), desired) if ru is not None else 0
+    max_surge = scaled(ru.get("maxSurge", 0), desired) if ru is not None else 0
     if desired > 0 and max_unavailable == 0 and max_surge == 0:
         max_unavailable = 1
     return max_unavailable, max_surge
@@ -133,9 +132,12 @@ def progress(ds: Mapping, pods: Sequence[Mapping], nodes: Sequence[Mapping], rev
         rows.append(row)
         culprits += problems
     max_unavailable, max_surge = budgets(ds, len(desired))
-    unavailable = sum(1 for r in rows if not r.available)
+    held = [] if surge or _strategy(ds) != "RollingUpdate" else [
+        h for h in (_held(n, by_node[n], mrs, now) for n in sorted(by_node) if n not in desired and n in node_by_name)
+        if h is not None]
+    unavailable = sum(1 for r in rows if not r.available) + len(held)
     surging = sum(1 for n in desired if len([p for p in by_node.get(n, []) if not deleting(p)]) > 1)
-    culprits += _budget_culprits(rows, node_by_name, unavailable, max_unavailable, surge)
+    culprits += _budget_culprits(rows + held, node_by_name, unavailable, max_unavailable, surge)
     culprits += _surge_deadlock(rows, surge)
     trap = [r.node for r in rows if any(p.type == "TemplateGenerationTrap" for p in r.problems)]
     if trap:
@@ -200,6 +202,19 @@ def _node_progress(node, on_node, all_pods, events, cur, tgen, mrs, now):
     if not cur:
         return NodeProgress(node_name, UPDATED if avail else UPDATING, avail, name(pod), ()), []
     return NodeProgress(node_name, OUTDATED, avail, name(pod), tuple(problems)), problems
+
+
+def _held(node_name: str, on_node: List[Mapping], mrs: int, now: datetime) -> Optional[NodeProgress]:
+    """A node no longer desired (e.g. tainted NotReady) whose daemon pods still use maxUnavailable.
+
+    The controller's rollingUpdate walks every node with daemon pods, not only desired ones
+    (update.go, §4.5): no live pod (stuck terminating), more than one, or one not available
+    counts as unavailable. None when the node's one pod is available.
+    """
+    live = [p for p in on_node if not deleting(p)]
+    if len(live) == 1 and is_available(live[0], mrs, now):
+        return None
+    return NodeProgress(node_name, OUTDATED if live else MISSING, False, name((live or on_node)[0]))
 
 
 def _culprit(node_name: str, pod: Mapping, reason: Reason) -> Reason:

@@ -52,8 +52,9 @@ def change_lines(s: RolloutStatus, prev: Optional[RolloutStatus]) -> List[str]:
                 continue
             if p.type == "Terminating":
                 out.append(f"node {n.node}: replacing pod {n.pod}")
-            else:
-                out.append(f"node {n.node}: {p.message}")
+            else:  # a new pod's problem already starts with the node's name (core.rollout._culprit)
+                msg = p.message[len(n.node) + 2:] if p.message.startswith(f"{n.node}: ") else p.message
+                out.append(f"node {n.node}: {msg}")
     if prev is not None and s.observed_generation != prev.observed_generation:
         out.append(f"controller observed generation {s.observed_generation}")
     return out

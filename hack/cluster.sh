@@ -9,10 +9,19 @@
 #   hack/cluster.sh status   say whether a cluster is running
 #   hack/cluster.sh down     stop every process `up` started (by pid) and remove its directory
 #   hack/cluster.sh nodes N [PREFIX]   create N KWOK nodes (default prefix kwok-node-)
+#   hack/cluster.sh restart NAME       restart one component (e.g. kube-apiserver) with its flags
 #
 # Everything built lives under $KDS_CACHE (default ~/.cache/kubectl-ds); the running cluster lives
 # under $KDS_RUN (default $KDS_CACHE/run). Nothing is downloaded but Go modules and toolchains from
 # the Go module proxy.
+#
+# Tuning knobs for `up` (defaults suit the e2e tests; bench/run.py raises them for 5,000 nodes):
+#   KDS_KCM_QPS / KDS_KCM_BURST (500/1000), KDS_SCHED_QPS / KDS_SCHED_BURST (500/1000),
+#   KDS_DS_SYNCS (concurrent DaemonSet syncs, 4), KDS_NODE_LEASE_SECONDS (KWOK node leases, 40: KWOK
+#   renews every quarter of it, so 5,000 nodes at 40 s are 500 writes/s), KDS_NODE_MONITOR_GRACE
+#   (40s; must exceed the renew interval), KDS_KWOK_CONFIG (one more KWOK config file, e.g. a
+#   KwokConfiguration with podPlayStageParallelism), and KDS_APISERVER_ARGS / KDS_KCM_ARGS (extra
+#   flags, split on spaces).
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-1.33.13}
@@ -145,8 +154,31 @@ wait_for() { # wait_for SECONDS DESCRIPTION CMD...
 
 start() { # start NAME CMD...
   local name=$1; shift
-  "$@" >"$KDS_RUN/logs/$name.log" 2>&1 &
+  mkdir -p "$KDS_RUN/cmd"
+  printf '%s\0' "$@" > "$KDS_RUN/cmd/$name"   # kept for `restart NAME`
+  "$@" >>"$KDS_RUN/logs/$name.log" 2>&1 &
   echo "$name $!" >> "$KDS_RUN/pids"
+}
+
+cmd_restart() { # restart NAME: stop one component and start it again with the same flags
+  local name=${1:?usage: restart NAME (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok)}
+  [ -f "$KDS_RUN/cmd/$name" ] || die "no running component named $name"
+  local pid; pid=$(awk -v n="$name" '$1 == n {print $2}' "$KDS_RUN/pids" | tail -1)
+  if [ -n "$pid" ]; then
+    kill "$pid" 2>/dev/null || true
+    local end=$((SECONDS + 15))
+    while kill -0 "$pid" 2>/dev/null; do
+      [ $SECONDS -ge $end ] && { kill -9 "$pid" 2>/dev/null || true; break; }
+      sleep 0.1
+    done
+  fi
+  local args=(); while IFS= read -r -d '' a; do args+=("$a"); done < "$KDS_RUN/cmd/$name"
+  awk -v n="$name" '$1 != n' "$KDS_RUN/pids" > "$KDS_RUN/pids.new" && mv "$KDS_RUN/pids.new" "$KDS_RUN/pids"
+  start "$name" "${args[@]}"
+  if [ "$name" = kube-apiserver ]; then
+    wait_for 90 kube-apiserver "$BIN/kubectl" --kubeconfig="$KDS_RUN/kubeconfig" get --raw /readyz
+  fi
+  log "restarted $name"
 }
 
 cmd_up() {
@@ -201,22 +233,25 @@ cmd_up() {
     --service-account-key-file="$P/sa.pub" --service-account-signing-key-file="$P/sa.key" \
     --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true --cert-dir="$KDS_RUN/certs" \
     --max-requests-inflight=2000 --max-mutating-requests-inflight=1000 \
-    --enable-priority-and-fairness=false
+    --enable-priority-and-fairness=false ${KDS_APISERVER_ARGS:-}
   wait_for 90 kube-apiserver "$BIN/kubectl" --kubeconfig="$K" get --raw /readyz
 
   start kube-controller-manager "$BIN/kube-controller-manager" --kubeconfig="$K" --leader-elect=false \
     --bind-address=127.0.0.1 --secure-port="$kcm_port" \
     --authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics \
     --service-account-private-key-file="$P/sa.key" --root-ca-file="$P/ca.crt" \
-    --kube-api-qps=500 --kube-api-burst=1000 --concurrent-daemonset-syncs=4 \
-    --node-monitor-grace-period=40s
+    --kube-api-qps="${KDS_KCM_QPS:-500}" --kube-api-burst="${KDS_KCM_BURST:-1000}" \
+    --concurrent-daemonset-syncs="${KDS_DS_SYNCS:-4}" \
+    --node-monitor-grace-period="${KDS_NODE_MONITOR_GRACE:-40s}" ${KDS_KCM_ARGS:-}
   start kube-scheduler "$BIN/kube-scheduler" --kubeconfig="$K" --leader-elect=false \
-    --bind-address=127.0.0.1 --secure-port="$sched_port" --kube-api-qps=500 --kube-api-burst=1000
+    --bind-address=127.0.0.1 --secure-port="$sched_port" \
+    --kube-api-qps="${KDS_SCHED_QPS:-500}" --kube-api-burst="${KDS_SCHED_BURST:-1000}"
   start kwok env HOME="$KDS_RUN" "$BIN/kwok" --kubeconfig="$K" --manage-all-nodes=false \
     --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --manage-nodes-with-label-selector= \
-    --cidr=10.128.0.1/9 --node-ip=10.0.0.1 --node-lease-duration-seconds=40 \
-    --server-address="127.0.0.1:$kwok_port" --config="$HERE/kwok-pod-stages.yaml"
+    --cidr=10.128.0.1/9 --node-ip=10.0.0.1 --node-lease-duration-seconds="${KDS_NODE_LEASE_SECONDS:-40}" \
+    --server-address="127.0.0.1:$kwok_port" --config="$HERE/kwok-pod-stages.yaml" \
+    ${KDS_KWOK_CONFIG:+--config="$KDS_KWOK_CONFIG"}
   wait_for 60 kube-controller-manager curl -skf "https://127.0.0.1:$kcm_port/healthz"
   wait_for 60 kube-scheduler curl -skf "https://127.0.0.1:$sched_port/healthz"
   # the service-account controller creates "default" in every namespace; wait for it in default
@@ -282,5 +317,6 @@ case "${1:-}" in
   status) cmd_status ;;
   down) cmd_down ;;
   nodes) shift; cmd_nodes "$@" ;;
-  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  restart) shift; cmd_restart "$@" ;;
+  *) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print} /^set -euo/ {exit}' "$0"; exit 2 ;;
 esac

@@ -12,6 +12,21 @@ from kubectl_ds.errors import ExitCode
 from kubectl_ds.options import global_options, pop_options
 from kubectl_ds.render import render
 
+def _what_if(ctx, opts, source, ds_name, filename):
+    from kubectl_ds.core.migration import what_if
+    from kubectl_ds.errors import DsError
+    from kubectl_ds.source.manifests import load_manifests
+    found = load_manifests([filename]).daemonsets
+    if len(found) != 1:
+        raise DsError(f"{filename} must hold exactly one DaemonSet (found {len(found)})")
+    if not ds_name:
+        ds_name = found[0]["metadata"].get("name", "")
+    result = what_if(find_daemonset(source, opts, ds_name), found[0], source.nodes())
+    echo(ctx, render(result, opts.output, color(ctx)))
+    if not result.same:
+        ctx.exit(ExitCode.BAD_NEWS)
+
+
 EXAMPLES = """
 \b
 Examples:
@@ -23,18 +38,24 @@ Examples:
 \b
   # Offline, as JSON
   kubectl ds diff log-agent -n logging --snapshot dump.json -o json
+\b
+  # What-if: which nodes a new manifest would gain or lose (exit 1 if any)
+  kubectl ds diff log-agent -n logging -f new-log-agent.yaml
 """
 
 
 @click.command(epilog=EXAMPLES)
 @click.argument("ds_name", metavar="[NAME]", required=False)
+@click.option("-f", "--filename", metavar="FILE", help="What-if: nodes a new manifest for NAME would gain or lose.")
 @global_options
 @click.pass_context
-def diff(ctx, ds_name, **kwargs):
+def diff(ctx, ds_name, filename, **kwargs):
     """Compare the nodes a DaemonSet should run on with the nodes it runs on."""
     opts = pop_options(ctx, kwargs)
     source = open_source(ctx, opts)
     now = ctx.find_root().obj.clock()
+    if filename:
+        return _what_if(ctx, opts, source, ds_name, filename)
     if ds_name:
         ds = find_daemonset(source, opts, ds_name)
         sel = label_selector_string(ds["spec"].get("selector"))

@@ -171,7 +171,9 @@ def plan(old: Mapping, new_manifest: Mapping, pods: Sequence[Mapping], nodes: Se
                 break
             add.update(need)
         refusals += _competing_controllers(old, new_sel, tmpl_labels, mine, add, controllers) if valid else []
-    tgen = _safe_generation(old, pods)
+    # pods the new DaemonSet may adopt: the old one's, and any other its selector matches
+    adoptable = mine + [p for p in pods if valid and p not in mine and sel.match_label_selector(new_sel, labels(p))]
+    tgen = _safe_generation(old, adoptable)
     new["metadata"].setdefault("annotations", {})[TEMPLATE_GENERATION_ANNOTATION] = str(tgen)
     changed = _template_sans_labels(old) != _template_sans_labels(new) or \
         dict(get_in(old, "spec", "template", "metadata", "labels", default={})) != dict(tmpl_labels)
@@ -250,6 +252,29 @@ def coverage_change(old: Mapping, new: Mapping, nodes: Sequence[Mapping]) -> Tup
         elif a and not b:
             lost.append(name(n))
     return sorted(gained), sorted(lost)
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """Coverage of a proposed DaemonSet manifest against the live one (`diff NAME -f FILE`)."""
+
+    namespace: str
+    name: str
+    desired: Tuple[str, ...]     # nodes the live DaemonSet should run on
+    proposed: Tuple[str, ...]    # nodes the manifest would run on
+    gained: Tuple[str, ...]
+    lost: Tuple[str, ...]
+
+    @property
+    def same(self) -> bool:
+        return not (self.gained or self.lost)
+
+
+def what_if(old: Mapping, proposed: Mapping, nodes: Sequence[Mapping]) -> WhatIf:
+    desired = sorted(name(n) for n in nodes if evaluate(n, old).should_run)
+    new = sorted(name(n) for n in nodes if evaluate(n, proposed).should_run)
+    gained, lost = coverage_change(old, proposed, nodes)
+    return WhatIf(namespace(old), name(old), tuple(desired), tuple(new), tuple(gained), tuple(lost))
 
 
 def rollout_in_progress(ds: Mapping) -> Optional[str]:

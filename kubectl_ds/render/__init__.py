@@ -35,9 +35,10 @@ def _register_builtins() -> None:
     from kubectl_ds.render import diff, rollout, why
     register(RolloutStatus, rollout.rollout_document, rollout.rollout_text)
     register((list, Revision), rollout.history_document, rollout.history_text)
-    from kubectl_ds.core.migration import Plan
+    from kubectl_ds.core.migration import Plan, WhatIf
     from kubectl_ds.render import migrate as migrate_render
     register(Plan, migrate_render.document, migrate_render.plan_text)
+    register(WhatIf, migrate_render.what_if_document, migrate_render.what_if_text)
     register(NodeReport, why.why_document, why.why_text)
     register(Coverage, diff.diff_document, diff.diff_text)
     register((list, Coverage), diff.diff_list_document, diff.diff_list_text)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kubectl_ds.core.migration import Plan, plan_document
+from kubectl_ds.core.migration import Plan, WhatIf, plan_document
 from kubectl_ds.render.common import table
 
 
@@ -43,3 +43,17 @@ def _explain(step: str) -> str:
 
 
 document = plan_document
+
+
+def what_if_document(w: WhatIf) -> dict:
+    return {"namespace": w.namespace, "name": w.name, "desired": list(w.desired), "proposed": list(w.proposed),
+            "gained": list(w.gained), "lost": list(w.lost), "same": w.same}
+
+
+def what_if_text(w: WhatIf, wide: bool, color: bool) -> str:
+    out = [f"daemon set {w.namespace}/{w.name}: {len(w.desired)} desired node(s) now, "
+           f"{len(w.proposed)} with the manifest",
+           f"  gained: {', '.join(w.gained) or '-'}", f"  lost:   {', '.join(w.lost) or '-'}"]
+    if wide:
+        out += [f"  now:      {', '.join(w.desired) or '-'}", f"  proposed: {', '.join(w.proposed) or '-'}"]
+    return "\n".join(out)

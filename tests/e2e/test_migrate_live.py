@@ -205,3 +205,42 @@ def test_concurrent_edit_is_detected_not_overwritten(scenario, kube, kubeconfig,
     code, out, err = _run(kubeconfig, tmp_path, "--rollback", "agent.migration.json")
     assert code == 0, out + err
     assert set(_pods(kube, scenario.namespace)) == set(before)
+
+
+def test_apiserver_restart_mid_migration(scenario, kube, kubeconfig, tmp_path):
+    """The apiserver goes away while the migration runs (after the new DaemonSet exists, during
+    the rolling replacement): either the process rides it out, or it stops with its journal and
+    --resume finishes. Every node keeps its agent; the new DaemonSet ends up owning all pods."""
+    before = _agent(scenario, kube, nodes=5)
+    kube.patch_daemonset(scenario.namespace, "agent", {"spec": {"minReadySeconds": 2}})
+    kube.wait("every pod available", lambda: kube.daemonset(scenario.namespace, "agent")["status"]
+              .get("numberAvailable") == 5, kube.apps.list_namespaced_daemon_set, 60, namespace=scenario.namespace)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
+    proc = subprocess.Popen([sys.executable, "-m", "kubectl_ds", "migrate", "agent", "-n", scenario.namespace,
+                             "--selector", "app=agent,tier=node", "--yes", "--timeout", "120s",
+                             "--kubeconfig", kubeconfig], cwd=tmp_path, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    journal = tmp_path / "agent.migration.json"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if journal.exists() and "create" in json.loads(journal.read_text() or "{}").get("done", []):
+            break
+        time.sleep(0.1)
+    else:
+        proc.kill()
+        raise AssertionError("the migration never reached the create step")
+    restart = subprocess.run(["bash", str(ROOT / "hack" / "cluster.sh"), "restart", "kube-apiserver"],
+                             env=dict(os.environ, KDS_RUN=str(Path(kubeconfig).parent)),
+                             capture_output=True, text=True, timeout=120)
+    assert restart.returncode == 0, restart.stderr
+    out, err = proc.communicate(timeout=180)
+    if proc.returncode != 0:
+        assert "state file is kept" in err or "cannot reach the apiserver" in err, out + err
+        code, out2, err2 = _run(kubeconfig, tmp_path, "--resume", "agent.migration.json")
+        assert code == 0, out2 + err2
+    ds = kube.daemonset(scenario.namespace, "agent")
+    assert ds["spec"]["selector"]["matchLabels"] == {"app": "agent", "tier": "node"}
+    kube.wait_settled(scenario.namespace, "agent")
+    after = _pods(kube, scenario.namespace)
+    assert {v[1] for v in after.values()} == {v[1] for v in before.values()}
+    assert {v[2] for v in after.values()} == {ds["metadata"]["uid"]}

@@ -114,9 +114,17 @@ class _LivePrinter:
             sys.stdout.write("\r\x1b[K")
         click.echo(text)
 
+    def _doc(self, doc: dict) -> None:
+        """-o json: JSON Lines; -o yaml: a stream of YAML documents."""
+        if self.fmt == "json":
+            click.echo(json.dumps(doc, separators=(",", ":")))
+        else:
+            from kubectl_ds.render.common import dump
+            click.echo("---\n" + dump(doc, "yaml"))
+
     def change(self, s, prev) -> None:
         if self.fmt in ("json", "yaml"):
-            click.echo(json.dumps(rollout_document(s), separators=(",", ":")))
+            self._doc(rollout_document(s))
             return
         if not self.started:
             self.started = True
@@ -137,6 +145,8 @@ class _LivePrinter:
 
     def finish(self, s, timed_out: bool, timeout: float) -> None:
         if self.fmt in ("json", "yaml"):
+            # the last object says how it ended, also when the state itself did not change
+            self._doc(dict(rollout_document(s), final=True, timedOut=timed_out))
             return
         if self.tty:
             sys.stdout.write("\n")

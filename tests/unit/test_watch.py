@@ -485,3 +485,27 @@ def test_rollout_command_deleted_daemonset_exits_2_with_one_line(run_cli):
                   env=Env(source_factory=lambda opts: src, clock=src.clock, color=False))
     assert res.stderr == 'error: daemonset "agent" has been deleted\n'
     assert res.stdout.startswith("daemon set default/agent: revision 2 (7c6b5d4f8), 2 nodes, RollingUpdate\n")
+
+
+def test_json_follow_ends_with_a_final_object(capsys):
+    """-o json while following: the last line says how it ended, even with no state change."""
+    import json as _json
+
+    from kubectl_ds.commands.rollout import _LivePrinter
+    from kubectl_ds.core.rollout import progress
+    from tests.builders import daemon_pod, daemonset, node, revision
+    from datetime import datetime, timezone
+    ds = daemonset("agent", generation=2, template_generation=2,
+                   status={"desiredNumberScheduled": 1, "updatedNumberScheduled": 0, "numberAvailable": 1,
+                           "observedGeneration": 2, "currentNumberScheduled": 1, "numberReady": 1})
+    revs = [revision(ds, "old", 1, image="x:1"), revision(ds, "new", 2)]
+    st = progress(ds, [daemon_pod(ds, "n1", hash="old", generation=1)], [node("n1")], revs, [],
+                  datetime(2026, 11, 21, tzinfo=timezone.utc))
+    printer = _LivePrinter("json", tty=False)
+    printer.change(st, None)
+    printer.finish(st, timed_out=True, timeout=5)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    first, last = _json.loads(lines[0]), _json.loads(lines[-1])
+    assert "final" not in first and last["final"] is True and last["timedOut"] is True
+    assert last["state"] == "Progressing" and last["updated"] == 0

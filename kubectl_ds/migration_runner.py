@@ -219,8 +219,18 @@ class Runner:
     def rollback(self, state: dict) -> dict:
         ns, nm, old = state["namespace"], state["name"], state["oldUid"]
         ds = self.w.get_daemonset(ns, nm)
+        # an earlier --rollback that was interrupted may already have re-created the original (even if
+        # it died before journaling its uid): keep it, never delete and re-create it again
+        restored = ds is not None and uid(ds) != old and not deleting(ds) and (
+            uid(ds) == state.get("restoredUid")
+            or (uid(ds) != state.get("newUid") and _same(get_in(ds, "spec", "selector"), state["oldSelector"])))
         if ds is not None and uid(ds) == old and not deleting(ds):
             self.say("the original DaemonSet was never deleted")
+        elif restored:
+            self.say(f"the original DaemonSet is already re-created (uid {uid(ds)})")
+            state["restoredUid"] = uid(ds)
+            save_state(self.path, state)
+            self._wait(lambda: self._adopted_by(ns, state, uid(ds)), "the original DaemonSet to adopt its pods")
         else:
             if ds is not None and uid(ds) != old:
                 self.say(f"deleting the new DaemonSet (uid {uid(ds)}) with propagationPolicy=Orphan")

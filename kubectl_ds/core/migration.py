@@ -148,12 +148,12 @@ def plan(old: Mapping, new_manifest: Mapping, pods: Sequence[Mapping], nodes: Se
         refusals.append(Refusal("NameDiffers", f"the manifest is for DaemonSet {name(new)!r}, not {name(old)!r}"))
     new["metadata"]["name"] = name(old)
     try:
-        valid = sel.label_selector_requirements(new_sel) is not None and bool(new_sel)
+        valid = bool(sel.label_selector_requirements(new_sel))  # nil, {} and empty lists are all empty
+        if not valid:
+            refusals.append(Refusal("InvalidSelector", "the new selector is empty"))
     except sel.SelectorError as err:
         valid = False
         refusals.append(Refusal("InvalidSelector", f"the new selector is invalid: {err}"))
-    if not valid and not refusals:
-        refusals.append(Refusal("InvalidSelector", "the new selector is empty"))
     if valid and not sel.match_label_selector(new_sel, tmpl_labels):
         refusals.append(Refusal("SelectorTemplateMismatch", "the new selector does not match the new template's "
                                 f"labels {dict(tmpl_labels)} (the apiserver would reject it)"))
@@ -170,6 +170,15 @@ def plan(old: Mapping, new_manifest: Mapping, pods: Sequence[Mapping], nodes: Se
                                         "new selector; only added labels are safe while the old DaemonSet owns it"))
                 break
             add.update(need)
+        else:
+            # relabel-pods sets `add` on every pod: overwriting a value is a removal too (a key of the old
+            # selector changed makes the old DaemonSet release the pod, §5.1; rollback could not restore it)
+            clash = next(((p, k) for p in mine for k in sorted(add) if labels(p).get(k, add[k]) != add[k]), None)
+            if clash:
+                p, k = clash
+                refusals.append(Refusal("PodCannotMatch", f"pod {name(p)} would need its label {k}={labels(p)[k]} "
+                                        f"changed to {k}={add[k]} to match the new selector; only added labels are "
+                                        "safe while the old DaemonSet owns it"))
         refusals += _competing_controllers(old, new_sel, tmpl_labels, mine, add, controllers) if valid else []
     # pods the new DaemonSet may adopt: the old one's, and any other its selector matches
     adoptable = mine + [p for p in pods if valid and p not in mine and sel.match_label_selector(new_sel, labels(p))]

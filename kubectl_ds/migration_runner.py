@@ -177,6 +177,7 @@ class Runner:
     def _step_verify_adoption(self, state: dict) -> None:
         ns, new = state["namespace"], state["newUid"]
         adopted = set(state.get("adopted") or [])
+        gone = set(state.get("gone") or [])
 
         def check() -> Optional[str]:
             missing = []
@@ -185,15 +186,22 @@ class Runner:
                     continue
                 pod = self.w.get_pod(ns, pod_name)
                 if pod is None or uid(pod) != pod_uid:
-                    missing.append(f"{pod_name} (gone)")
+                    if pod_uid not in gone:   # not this migration's doing (its node was removed?)
+                        gone.add(pod_uid)
+                        self.say(f"warning: pod {pod_name} disappeared during the handover "
+                                 "(this migration deletes no pod: was its node removed?)")
+                    continue
                 elif controller_uid(pod) == new:
                     adopted.add(pod_uid)
                 else:
                     missing.append(pod_name)
-            state["adopted"] = sorted(adopted)
+            state["adopted"], state["gone"] = sorted(adopted), sorted(gone)
             return f"not adopted yet: {', '.join(missing[:5])}" if missing else None
         self._wait(check, "the new DaemonSet to adopt every pod")
-        self.say(f"all {len(state['pods'])} pod(s) adopted by the new DaemonSet; pod uids unchanged")
+        if gone:
+            self.say(f"{len(adopted)} pod(s) adopted by the new DaemonSet; {len(gone)} disappeared meanwhile")
+        else:
+            self.say(f"all {len(state['pods'])} pod(s) adopted by the new DaemonSet; pod uids unchanged")
 
     def _step_release_rollout(self, state: dict) -> None:
         """Give the new DaemonSet its real updateStrategy: the rolling replacement may start now."""

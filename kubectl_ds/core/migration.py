@@ -239,6 +239,8 @@ def _competing_controllers(old, new_sel, tmpl_labels, mine, add, controllers) ->
     for ctl in controllers:
         if uid(ctl) == uid(old) or namespace(ctl) != namespace(old):
             continue
+        if ctl.get("kind") == "Deployment":
+            continue  # a Deployment adopts nothing itself; its ReplicaSets (checked) carry pod-template-hash
         csel = get_in(ctl, "spec", "selector")
         if not isinstance(csel, Mapping) or "matchLabels" not in csel and "matchExpressions" not in csel:
             if isinstance(csel, Mapping) and csel:  # ReplicationController: a plain map

@@ -268,10 +268,11 @@ def ctl(kind, name, selector, namespace=NS, template_labels=None):
     (ctl("ReplicationController", "web-rc", {"app": "web"}), False),
     (ctl("ReplicaSet", "not-edge", {"matchLabels": {"app": "agent", "tier": "edge"}}), False),
     (ctl("ReplicaSet", "no-selector", None), False),
+    (ctl("Deployment", "deploy", {"matchLabels": {"app": "agent"}}), False),
 ], ids=["replicaset-selects-the-added-label", "statefulset-selects-the-pods", "job-set-based",
         "replicationcontroller-plain-map", "another-daemonset", "selects-relabelled-pods-only",
         "selects-new-template-labels-only", "other-namespace", "other-namespace-rc", "unrelated",
-        "unrelated-rc", "disjoint-value", "no-selector"])
+        "unrelated-rc", "disjoint-value", "no-selector", "deployment-adopts-nothing-itself"])
 def test_plan_competing_controllers(controller, competes):
     old = agent()
     # the new template carries release=v2 (not in the selector, so pods are not given it)

@@ -546,6 +546,23 @@ def test_verify_adoption_times_out_naming_the_pods_not_adopted(setup):
     assert cluster.ds["agent"]["spec"]["updateStrategy"] == {"type": "OnDelete"}
 
 
+def test_verify_adoption_does_not_wait_for_a_pod_that_vanished(setup):
+    """A pod gone during the handover (its node removed, say) is reported, not waited for."""
+    cluster, state, path, runner = setup
+    cluster.never_adopt = {"agent-n2"}
+    orig_create = cluster.create_daemonset
+
+    def create_then_lose_a_pod(ns, body):
+        created = orig_create(ns, body)
+        cluster.pod.pop("agent-n2")        # PodGC after a node deletion, not the migration
+        return created
+    cluster.create_daemonset = create_then_lose_a_pod
+    done = runner().run(dict(state, noRollout=True))
+    assert done["gone"] and "verify-adoption" in done["done"]
+    assert any("agent-n2 disappeared during the handover" in line for line in runner.said)
+    assert any("2 pod(s) adopted by the new DaemonSet; 1 disappeared meanwhile" in line for line in runner.said)
+
+
 def test_verify_adoption_waits_for_the_controller(setup):
     cluster, state, _, runner = setup
     runner().run(dict(state, noRollout=True))

@@ -6,11 +6,29 @@ import click
 
 from kubectl_ds.commands.common import color, echo, find_daemonset, no_daemonsets, open_source, scope_namespace
 from kubectl_ds.core.coverage import diff as coverage
-from kubectl_ds.core.objects import namespace
-from kubectl_ds.core.selectors import label_selector_string
+from kubectl_ds.core.objects import get_in, namespace
+from kubectl_ds.core.selectors import SelectorError, label_selector_string
 from kubectl_ds.errors import ExitCode
 from kubectl_ds.options import global_options, pop_options
 from kubectl_ds.render import render
+
+PER_DAEMONSET_LISTS = 20   # up to this many DaemonSets, `diff -A` lists pods per DaemonSet selector
+
+
+def _candidates(source, ds):
+    """The pods the DaemonSet could claim: its namespace's pods that match its selector.
+
+    Coverage ignores every other pod, so asking the apiserver for these (labelSelector) gives
+    the same answer as listing the whole namespace. A nil or invalid selector claims nothing.
+    """
+    try:
+        if get_in(ds, "spec", "selector") is None:
+            return []
+        sel = label_selector_string(ds["spec"]["selector"])
+    except SelectorError:
+        return []
+    return source.pods(namespace(ds), label_selector=sel)
+
 
 def _what_if(ctx, opts, source, ds_name, filename):
     from kubectl_ds.core.migration import what_if
@@ -68,8 +86,12 @@ def diff(ctx, ds_name, filename, **kwargs):
         if not daemonsets:
             no_daemonsets(ns)
             return
-        nodes, pods, revisions = source.nodes(), source.pods(ns), source.revisions(ns)
-        result = [coverage(ds, nodes, pods, revisions, now) for ds in daemonsets]
+        nodes, revisions = source.nodes(), source.revisions(ns)
+        # a few DaemonSets: only their candidate pods, one selector at a time (not every pod in
+        # scope, most of which are no daemon's); many: one list of every pod
+        pods = source.pods(ns) if len(daemonsets) > PER_DAEMONSET_LISTS else None
+        result = [coverage(ds, nodes, _candidates(source, ds) if pods is None else pods, revisions, now)
+                  for ds in daemonsets]
         result.sort(key=lambda c: (c.namespace, c.name))
         drift = any(not c.in_sync for c in result)
     echo(ctx, render(result, opts.output, color(ctx)))

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable, List, Mapping, Optional, Tuple
 
-from kubectl_ds.core.eligibility import evaluate
+from kubectl_ds.core.eligibility import daemon_pod_spec, evaluate
 from kubectl_ds.core.objects import deleting, get_in, labels, name, namespace
-from kubectl_ds.core.revisions import (HASH_LABEL, allows_surge, current_hash, is_available,
-                                       is_orphan_candidate, is_pod_updated, is_ready, pods_by_node,
-                                       template_generation)
+from kubectl_ds.core.revisions import (HASH_LABEL, allows_surge, current_hash, is_available, is_pod_updated,
+                                       is_ready, orphan_matcher, pods_by_node, template_generation)
 
 STATUS_FIELDS = ("desiredNumberScheduled", "currentNumberScheduled", "numberMisscheduled",
                  "numberReady", "numberAvailable", "updatedNumberScheduled", "numberUnavailable")
@@ -58,15 +57,17 @@ def diff(ds: Mapping, nodes: Iterable[Mapping], pods: Iterable[Mapping], revisio
     pods = list(pods)
     node_names = {name(n) for n in nodes}
     by_node = pods_by_node(ds, pods)
+    orphan = orphan_matcher(ds)
     cur = current_hash(ds, revisions)
     tgen = template_generation(ds)
     mrs = int(get_in(ds, "spec", "minReadySeconds", default=0) or 0)
     surge = allows_surge(ds)
     desired, missing, mis, evicting, dups, outdated, unready = [], [], [], [], [], [], []
     counts = dict.fromkeys(STATUS_FIELDS, 0)
+    spec = daemon_pod_spec(ds)
     for node in nodes:
         n = name(node)
-        verdict = evaluate(node, ds)
+        verdict = evaluate(node, ds, spec)
         on_node = by_node.get(n, [])
         if verdict.should_run:
             desired.append(n)
@@ -103,7 +104,7 @@ def diff(ds: Mapping, nodes: Iterable[Mapping], pods: Iterable[Mapping], revisio
         actual=tuple(sorted(n for n in by_node if n in node_names)), missing=tuple(sorted(missing)),
         misscheduled=tuple(sorted(mis)), evicting=tuple(sorted(evicting)), duplicates=tuple(sorted(dups)),
         outdated=tuple(sorted(outdated)), unready=tuple(sorted(unready)),
-        orphans=tuple(sorted(name(p) for p in pods if is_orphan_candidate(ds, p))),
+        orphans=tuple(sorted(name(p) for p in pods if orphan(p))),
         unknown_nodes=tuple(sorted(n for n in by_node if n not in node_names)),
         current_hash=cur, computed=counts,
         reported={k: status.get(k, 0 if k != "numberUnavailable" else None) for k in STATUS_FIELDS},

@@ -11,7 +11,7 @@ counts as tolerated, and the eviction after N seconds is the taint-eviction cont
 
 from __future__ import annotations
 
-from typing import List, Mapping
+from typing import List, Mapping, Optional
 
 from kubectl_ds.core import selectors, taints as tt
 from kubectl_ds.core.objects import get_in, labels, name
@@ -30,14 +30,16 @@ def fits_node_name(ds: Mapping, node: Mapping) -> bool:
     return not want or want == name(node)
 
 
-def evaluate(node: Mapping, ds: Mapping) -> Verdict:
+def evaluate(node: Mapping, ds: Mapping, spec: Optional[Mapping] = None) -> Verdict:
     """Decide whether `ds`'s pod should run on `node`, as NodeShouldRunDaemonPod does.
 
     Returns a Verdict whose should_run / should_continue_running equal the controller's two
     booleans; reasons lists every failing predicate (upstream stops at the first, but a user
-    has to fix all of them).
+    has to fix all of them). `spec` is daemon_pod_spec(ds), for callers that evaluate one
+    DaemonSet on many nodes and compute it once.
     """
-    spec = daemon_pod_spec(ds)
+    if spec is None:
+        spec = daemon_pod_spec(ds)
     node_taints = get_in(node, "spec", "taints", default=[])
     reasons: List[Reason] = []
     if not fits_node_name(ds, node):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Dict, Iterable, List, Mapping, Optional
+from typing import Callable, Dict, Iterable, List, Mapping, Optional
 
 from kubectl_ds.core import selectors
 from kubectl_ds.core.objects import (annotations, condition, controller_uid, created_at, deleting,
@@ -91,14 +91,41 @@ def pod_order(pod: Mapping):
     return (0 if get_in(pod, "spec", "nodeName") else 1, created_at(pod), name(pod))
 
 
+def claimable(ds: Mapping) -> Callable[[Mapping], bool]:
+    """is_daemon_pod(ds, pod) or is_orphan_candidate(ds, pod), with the selector parsed once."""
+    ns, ds_uid, ds_deleting = namespace(ds), uid(ds), deleting(ds)
+    matches = selectors.label_selector_matcher(get_in(ds, "spec", "selector"))
+
+    def claim(pod: Mapping) -> bool:
+        if namespace(pod) != ns:
+            return False
+        owner = controller_uid(pod)
+        if owner == ds_uid:   # is_daemon_pod (an orphan candidate too when both are "")
+            if get_in(pod, "status", "phase") in TERMINAL and deleting(pod):
+                return False
+        elif owner or deleting(pod) or ds_deleting:   # is_orphan_candidate
+            return False
+        return matches(labels(pod))
+    return claim
+
+
+def orphan_matcher(ds: Mapping) -> Callable[[Mapping], bool]:
+    """is_orphan_candidate(ds, pod), with the selector parsed once."""
+    ns, ds_deleting = namespace(ds), deleting(ds)
+    matches = selectors.label_selector_matcher(get_in(ds, "spec", "selector"))
+    return lambda pod: (namespace(pod) == ns and not controller_uid(pod) and not deleting(pod)
+                        and not ds_deleting and matches(labels(pod)))
+
+
 def pods_by_node(ds: Mapping, pods: Iterable[Mapping]) -> Dict[str, List[Mapping]]:
     """getNodesToDaemonPods: the DaemonSet's pods by target node, each list oldest first.
 
     Like ClaimPods, this includes the orphans the controller adopts on its next sync.
     """
     out: Dict[str, List[Mapping]] = {}
+    claim = claimable(ds)
     for pod in pods:
-        if is_daemon_pod(ds, pod) or is_orphan_candidate(ds, pod):
+        if claim(pod):
             node = target_node(pod)
             if node:
                 out.setdefault(node, []).append(pod)

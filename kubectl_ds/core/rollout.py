@@ -126,9 +126,13 @@ def progress(ds: Mapping, pods: Sequence[Mapping], nodes: Sequence[Mapping], rev
     culprits: List[Reason] = []
     warnings: List[str] = []
     surge = allows_surge(ds)
+    bound: Dict[str, List[Mapping]] = {}   # pods by spec.nodeName, once (not once per node)
+    for p in pods:
+        bound.setdefault(get_in(p, "spec", "nodeName", default=""), []).append(p)
     for node_name in sorted(desired):
         node = node_by_name[node_name]
-        row, problems = _node_progress(node, by_node.get(node_name, []), pods, events, cur, tgen, mrs, now)
+        row, problems = _node_progress(node, by_node.get(node_name, []), bound.get(node_name, []), events, cur,
+                                       tgen, mrs, now)
         rows.append(row)
         culprits += problems
     max_unavailable, max_surge = budgets(ds, len(desired))

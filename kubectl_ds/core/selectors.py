@@ -11,7 +11,7 @@ Mirrors (Kubernetes v1.33):
 from __future__ import annotations
 
 import re
-from typing import Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from kubectl_ds.core.objects import get_in, labels as obj_labels, name as obj_name
 
@@ -114,6 +114,17 @@ def match_label_selector(selector: Optional[Mapping], label_set: Mapping[str, st
     if reqs is None:
         return False
     return all(requirement_matches(k, op, vals, label_set or {}) for k, op, vals in reqs)
+
+
+def label_selector_matcher(selector: Optional[Mapping]) -> Callable[[Mapping[str, str]], bool]:
+    """match_label_selector with `selector` parsed and validated once, for matching many pods."""
+    try:
+        reqs = label_selector_requirements(selector)
+    except SelectorError:
+        reqs = None
+    if reqs is None:
+        return lambda label_set: False
+    return lambda label_set: all(requirement_matches(k, op, vals, label_set or {}) for k, op, vals in reqs)
 
 
 def label_selector_string(selector: Optional[Mapping]) -> str:

@@ -115,7 +115,7 @@ class LiveSource:
         while True:
             page = self._call(fn, "list", kind, namespace, limit=PAGE_SIZE, _continue=cont,
                               **{k: v for k, v in selectors.items() if v})
-            items.extend(page.get("items") or ())
+            items.extend(_slim(page.get("items") or ()))
             rv = (page.get("metadata") or {}).get("resourceVersion", rv)
             cont = (page.get("metadata") or {}).get("continue")
             if not cont:
@@ -153,7 +153,7 @@ class LiveSource:
         cont = None
         while True:
             page = self._call(fn, "list", resource, namespace, limit=PAGE_SIZE, _continue=cont, **kwargs)
-            items.extend(page.get("items") or ())
+            items.extend(_slim(page.get("items") or ()))
             cont = (page.get("metadata") or {}).get("continue")
             if not cont:
                 return items
@@ -185,6 +185,19 @@ class LiveSource:
 
 class _NotFoundSignal(Exception):
     pass
+
+
+def _slim(items: List[dict]) -> List[dict]:
+    """Drop metadata.managedFields from listed objects, page by page, as they arrive.
+
+    No command reads them (kubectl hides them too), and they are a third to a half of a node's or
+    pod's JSON: on 5,000 nodes and their pods this is the difference in peak memory.
+    """
+    for item in items:
+        meta = item.get("metadata")
+        if meta:
+            meta.pop("managedFields", None)
+    return items
 
 
 def api_error(err, verb: str, resource: str, namespace: Optional[str]) -> DsError:

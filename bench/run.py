@@ -1,0 +1,557 @@
+#!/usr/bin/env python3
+"""Benchmarks of kubectl-ds on KWOK clusters of growing size, side by side with kubectl.
+
+    python3 bench/run.py                       # 100, 1,000 and 5,000 nodes (about 20 minutes)
+    python3 bench/run.py --sizes 100,1000 --repeat 3
+    python3 bench/run.py --keep                # leave the cluster running at the end (prints KUBECONFIG)
+
+What it does, once per run:
+  * starts its own control plane with hack/cluster.sh under a temporary KDS_RUN (never the default
+    one), tuned for thousands of nodes (see CLUSTER_ENV), and stops it at the end, whatever happens;
+  * grows one cluster through the sizes (100 -> 1,000 -> 5,000 nodes): KWOK nodes, and on each node
+    FILLER_PER_NODE bare pods with spec.nodeName set (no scheduler in the way: the apiserver and
+    KWOK only), created by parallel `kubectl create` processes;
+  * four DaemonSets in namespace `bench`: agent-all (every node), agent-half (every 2nd node),
+    agent-tenth (every 10th node) and roller (every 10th node too, maxUnavailable 25%: the rollout
+    measure, 10, 100 and 500 pods);
+  * waits until the controller has converged (every DaemonSet's status complete, every filler pod
+    Running) and rests SETTLE seconds, then measures each command REPEAT times (through `kubectl
+    ds ...`, as a user runs it) and reports the medians of wall time, CPU time (user + system) and
+    peak RSS (GNU time's %M);
+  * pauses KWOK, the controller-manager and the scheduler (SIGSTOP, then SIGCONT) while it
+    measures the read-only commands and their kubectl floors: they share the 2 cores with the
+    client, and a real cluster's control plane runs elsewhere. The rollout runs with them live.
+
+The kubectl columns are the floor: the same objects fetched and printed by kubectl itself.
+The rollout delay is the time from the moment the DaemonSet's status reports the rollout done
+(updated = available = desired, observed generation; the bench watches it) to the `kubectl ds
+rollout` process exiting; the delay from the last new pod turning Ready (as seen on the bench's
+watch) is reported too. Results go to stdout as a table and to bench/results/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLUSTER = ROOT / "hack" / "cluster.sh"
+BIN = Path(os.environ.get("KDS_CACHE", Path.home() / ".cache" / "kubectl-ds")) / "bin"
+RESULTS = ROOT / "bench" / "results"
+
+NS, FILLER_NS = "bench", "bench-filler"
+NODE_PREFIX = "bench-node-"
+FILLER_PER_NODE = 10
+CREATE_WORKERS = 6
+CHUNK = 500
+SETTLE = 20          # seconds of rest after convergence, before measuring
+LABEL = "bench.kubectl-ds/"
+
+# The control plane, tuned for thousands of KWOK nodes on a 2-core machine: KWOK renews each node's
+# lease every lease/4 seconds (40 s leases at 5,000 nodes are 500 writes/s, more than the machine
+# has), so leases are long and the node lifecycle controller's grace period longer than a renewal.
+CLUSTER_ENV = {
+    "KDS_NODE_LEASE_SECONDS": "600",
+    "KDS_NODE_MONITOR_GRACE": "300s",
+    "KDS_KCM_QPS": "1000", "KDS_KCM_BURST": "2000",
+    "KDS_SCHED_QPS": "1000", "KDS_SCHED_BURST": "2000",
+    "KDS_DS_SYNCS": "4",
+}
+GNU_TIME = Path("/usr/bin/time")   # Debian package `time`; without it RSS is not reported
+KWOK_CONFIG = ROOT / "bench" / "kwok.yaml"   # node stages and KWOK parallelism
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# --- processes ---------------------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, run_dir: Path, repeat: int, rollout_repeat: int):
+        self.run_dir = run_dir
+        self.repeat, self.rollout_repeat = repeat, rollout_repeat
+        self.kubeconfig = run_dir / "kubeconfig"
+        self.shim = run_dir / "shim"
+        # byte-compiled modules cached as on any installed copy (this machine sets
+        # PYTHONDONTWRITEBYTECODE, which would make every run compile the plugin from source)
+        self.env = dict(os.environ, KUBECONFIG=str(self.kubeconfig), NO_COLOR="1",
+                        PYTHONPYCACHEPREFIX=str(run_dir / "pycache"),
+                        PATH=f"{self.shim}{os.pathsep}{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+        for var in ("KUBECTL_DS_DEBUG", "PYTHONDONTWRITEBYTECODE"):
+            self.env.pop(var, None)
+        self.nodes = 0
+        self._children_cpu = 0.0
+
+    # the plugin as kubectl finds it: an executable `kubectl-ds` on PATH running this checkout
+    def make_shim(self) -> None:
+        self.shim.mkdir(parents=True, exist_ok=True)
+        exe = self.shim / "kubectl-ds"
+        exe.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+                       "from kubectl_ds.cli import main\nmain()\n")
+        exe.chmod(0o755)
+
+    def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
+        p = subprocess.run([str(BIN / "kubectl"), *args], input=stdin, env=self.env, text=True,
+                           capture_output=True)
+        if check and p.returncode != 0:
+            raise RuntimeError(f"kubectl {' '.join(args[:4])}... failed: {p.stderr.strip()[:500]}")
+        return p.stdout
+
+    def get_json(self, path: str) -> dict:
+        return json.loads(self.kubectl("get", "--raw", path))
+
+    def run_timed(self, argv: list[str]) -> tuple[float, float, float, int, str]:
+        """(wall seconds, peak RSS in MB, CPU seconds, exit code, stderr) of one process.
+
+        The RSS comes from GNU time when there is one: a child forked straight from this
+        process would report this process's own peak as its ru_maxrss (Linux carries the
+        high-water mark of the address space it replaces at exec into the child's figure).
+        """
+        t0 = time.perf_counter()
+        with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
+            prefix = [str(GNU_TIME), "-f", "%U %S %M", "-o", tf.name] if GNU_TIME.exists() else []
+            p = subprocess.Popen(prefix + argv, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            _, err = p.communicate()
+            wall = time.perf_counter() - t0
+            if prefix:
+                user, system, kb = tf.read().strip().splitlines()[-1].split()
+                cpu, rss = float(user) + float(system), int(kb) / 1024.0
+            else:
+                ru = resource.getrusage(resource.RUSAGE_CHILDREN)   # cumulative: CPU only
+                cpu, rss = ru.ru_utime + ru.ru_stime - self._children_cpu, float("nan")
+                self._children_cpu = ru.ru_utime + ru.ru_stime
+        return wall, rss, cpu, p.returncode, err.decode(errors="replace")
+
+    def measure(self, argv: list[str]) -> tuple[float, float, float]:
+        """(wall seconds, peak RSS in MB, CPU seconds) of one process, output discarded."""
+        wall, rss, cpu, rc, err = self.run_timed(argv)
+        if rc not in (0, 1):
+            raise RuntimeError(f"{' '.join(argv)} exited {rc}: {err.strip()[:500]}")
+        return wall, rss, cpu
+
+    def quiet(self):
+        """Pause KWOK, the controller-manager and the scheduler (SIGSTOP) around read-only
+        measures: on 2 shared cores, 5,000 simulated kubelets and their controllers would
+        otherwise take the CPU the measured client needs. etcd and the apiserver keep serving."""
+        bench = self
+
+        class Quiet:
+            def __enter__(self):
+                self.pids = bench.component_pids("kwok", "kube-controller-manager", "kube-scheduler")
+                for pid in self.pids:
+                    os.kill(pid, signal.SIGSTOP)
+                time.sleep(2)
+
+            def __exit__(self, *exc):
+                for pid in self.pids:
+                    os.kill(pid, signal.SIGCONT)
+        return Quiet()
+
+    def component_pids(self, *names: str) -> list[int]:
+        pids = []
+        for line in (self.run_dir / "cluster" / "pids").read_text().splitlines():
+            name, pid = line.split()
+            if name in names:
+                pids.append(int(pid))
+        return pids
+
+    def repeated(self, *argvs: list[str], n: int | None = None) -> dict:
+        """Median wall time and RSS of running `argvs` one after the other (times add, RSS is max)."""
+        walls, rsss, cpus = [], [], []
+        for _ in range(n or self.repeat):
+            w, r, c = 0.0, 0.0, 0.0
+            for argv in argvs:
+                ww, rr, cc = self.measure(argv)
+                w, r, c = w + ww, max(r, rr), c + cc
+            walls.append(w)
+            rsss.append(r)
+            cpus.append(c)
+        return {"seconds": round(statistics.median(walls), 3), "rss_mb": round(statistics.median(rsss), 1),
+                "cpu_seconds": round(statistics.median(cpus), 3), "runs": [round(x, 3) for x in walls]}
+
+    # --- cluster ------------------------------------------------------------------------------
+
+    def up(self) -> None:
+        env = dict(self.env, KDS_RUN=str(self.run_dir / "cluster"), KDS_KWOK_CONFIG=str(KWOK_CONFIG),
+                   **CLUSTER_ENV)
+        t0 = time.time()
+        p = subprocess.run(["bash", str(CLUSTER), "up"], env=env, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise RuntimeError(f"hack/cluster.sh up failed:\n{p.stderr[-3000:]}")
+        shutil.copy(self.run_dir / "cluster" / "kubeconfig", self.kubeconfig)
+        log(f"control plane up in {time.time() - t0:.0f}s (KDS_RUN={self.run_dir / 'cluster'})")
+
+    def down(self) -> None:
+        env = dict(self.env, KDS_RUN=str(self.run_dir / "cluster"))
+        subprocess.run(["bash", str(CLUSTER), "down"], env=env, capture_output=True, text=True)
+
+    def create(self, items: list[dict]) -> None:
+        """Create objects with CREATE_WORKERS parallel `kubectl create` processes."""
+        chunks = [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
+
+        def one(chunk):
+            doc = json.dumps({"apiVersion": "v1", "kind": "List", "items": chunk})
+            self.kubectl("create", "-f", "-", "-o", "name", stdin=doc)
+
+        with ThreadPoolExecutor(CREATE_WORKERS) as pool:
+            list(pool.map(one, chunks))
+
+    def setup(self) -> None:
+        self.kubectl("create", "namespace", NS)
+        self.kubectl("create", "namespace", FILLER_NS)
+        self.kubectl("get", "serviceaccount", "default", "-n", NS)  # (made by the controller)
+        self.create([daemonset("agent-all", None), daemonset("agent-half", "half"),
+                     daemonset("agent-tenth", "tenth"), daemonset("roller", "tenth", max_unavailable="25%")])
+
+    def warm_up(self) -> None:
+        """One unmeasured run of each command: byte-compiles the plugin into the pycache and fills
+        kubectl's discovery cache, as on any machine where they have run before."""
+        k = str(BIN / "kubectl")
+        for argv in ([k, "ds", "--help"], [k, "ds", "diff", "agent-all", "-n", NS], [k, "ds", "diff", "-A"],
+                     [k, "ds", "why", f"{NODE_PREFIX}0"], [k, "ds", "rollout", "roller", "-n", NS, "--no-follow"],
+                     [k, "get", "ds,nodes,pods", "-A", "-o", "name"]):
+            self.run_timed(argv)
+
+    def grow(self, size: int) -> None:
+        t0 = time.time()
+        new = range(self.nodes, size)
+        self.create([node(i) for i in new])
+        t1 = time.time()
+        self.create([filler(i, j) for i in new for j in range(FILLER_PER_NODE)])
+        t2 = time.time()
+        self.nodes = size
+        log(f"{len(new)} nodes in {t1 - t0:.0f}s, {len(new) * FILLER_PER_NODE} filler pods in {t2 - t1:.0f}s")
+        self.converge(size)
+        log(f"converged at {size} nodes after {time.time() - t0:.0f}s")
+
+    def expected(self, size: int) -> dict:
+        return {"agent-all": size, "agent-half": len(range(0, size, 2)), "agent-tenth": len(range(0, size, 10)),
+                "roller": len(range(0, size, 10))}
+
+    def converge(self, size: int, timeout: float = 1200) -> None:
+        want = self.expected(size)
+        end = time.time() + timeout
+        last = ""
+        while True:
+            dss = {d["metadata"]["name"]: d for d in self.get_json(f"/apis/apps/v1/namespaces/{NS}/daemonsets")["items"]}
+            state = {n: _ds_done(dss.get(n), w) for n, w in want.items()}
+            pending = self.kubectl("get", "pods", "-n", FILLER_NS, "--field-selector=status.phase!=Running",
+                                   "-o", "name", "--chunk-size=500").split()
+            msg = f"daemonsets {state}, filler pods not Running {len(pending)}"
+            if all(v == "done" for v in state.values()) and not pending:
+                return
+            if msg != last:
+                log(f"waiting: {msg}")
+                last = msg
+            if time.time() > end:
+                raise RuntimeError(f"no convergence at {size} nodes: {msg}")
+            time.sleep(3)
+
+    # --- measures -----------------------------------------------------------------------------
+
+    def measure_size(self, size: int) -> dict:
+        time.sleep(SETTLE)
+        out = {"nodes": size, "pods": self.count_pods(), "load_before": os.getloadavg()}
+        log(f"measuring at {size} nodes ({out['pods']} pods), load {out['load_before']}")
+        with self.quiet():
+            self.measure_reads(out, size)
+        out["rollout"] = self.rollouts()
+        out["load_after"] = os.getloadavg()
+        return out
+
+    def measure_reads(self, out: dict, size: int) -> None:
+        k = [str(BIN / "kubectl")]
+        ds = k[0]
+        sel = "app=agent-all"
+        node_name = f"{NODE_PREFIX}{0}"   # on every DaemonSet's node set
+        out["diff"] = self.repeated([ds, "ds", "diff", "agent-all", "-n", NS])
+        out["diff_floor"] = self.repeated(k + ["get", "nodes", "-o", "json"],
+                                          k + ["get", "pods", "-n", NS, "-l", sel, "-o", "json"])
+        out["diff_all"] = self.repeated([ds, "ds", "diff", "-A"])
+        out["diff_all_floor"] = self.repeated(k + ["get", "ds,nodes,pods", "-A", "-o", "json"],
+                                              n=min(self.repeat, 3))   # minutes each at 5,000 nodes
+        out["why"] = self.repeated([ds, "ds", "why", node_name], n=2 * self.repeat)
+        out["why_floor"] = self.repeated(k + ["get", "node", node_name, "-o", "json"],
+                                         k + ["get", "pods", "-A", f"--field-selector=spec.nodeName={node_name}",
+                                              "-o", "json"])
+        out["help"] = self.repeated([ds, "ds", "--help"], n=max(self.repeat, 5))
+        out["help_direct"] = self.repeated([str(self.shim / "kubectl-ds"), "--help"], n=max(self.repeat, 5))
+
+    def count_pods(self) -> int:
+        meta = self.get_json("/api/v1/pods?limit=1")["metadata"]
+        return 1 + int(meta.get("remainingItemCount") or 0)
+
+    def rollouts(self) -> dict:
+        runs = [self.rollout_once(i) for i in range(self.rollout_repeat)]
+        med = lambda key: round(statistics.median(r[key] for r in runs), 3)  # noqa: E731
+        return {"delay_after_status_done": med("delay_after_status_done"),
+                "delay_after_last_ready": med("delay_after_last_ready"),
+                "rollout_seconds": med("rollout_seconds"), "rss_mb": med("rss_mb"), "runs": runs}
+
+    def rollout_once(self, i: int) -> dict:
+        """Patch roller's template, follow it with `kubectl ds rollout`, and time the exit."""
+        watch = Watcher(self.env, NS)
+        watch.start()
+        try:
+            patch = {"spec": {"template": {"metadata": {"annotations": {"bench/rev": f"{time.time()}"}}}}}
+            t0 = time.time()
+            ds = json.loads(self.kubectl("patch", "daemonset", "roller", "-n", NS, "--type=merge",
+                                         "-p", json.dumps(patch), "-o", "json"))
+            watch.generation = ds["metadata"]["generation"]
+            argv = [str(BIN / "kubectl"), "ds", "rollout", "roller", "-n", NS, "--timeout", "5m"]
+            _, rss, _, rc, err = self.run_timed(argv)
+            t_exit = time.time()
+            if rc != 0:
+                raise RuntimeError(f"rollout exited {rc}: {err.strip()[:500]}")
+            # the watch may lag the command by a hair: give it a moment to see the final state
+            watch.done.wait(10)
+            time.sleep(0.2)
+            last_ready = max(watch.ready_at.values()) if watch.ready_at else float("nan")
+            return {"delay_after_status_done": round(t_exit - (watch.status_done_at or float("nan")), 3),
+                    "delay_after_last_ready": round(t_exit - last_ready, 3),
+                    "rollout_seconds": round(t_exit - t0, 3), "rss_mb": round(rss, 1),
+                    "new_pods_ready": len(watch.ready_at)}
+        finally:
+            watch.stop()
+
+
+class Watcher:
+    """The bench's own eyes on the rollout: `kubectl get --raw ...?watch=1` streams, one JSON
+    event per line, each stamped with the wall time it arrived."""
+
+    def __init__(self, env: dict, ns: str):
+        self.env, self.ns = env, ns
+        self.generation = None
+        self.ready_at: dict = {}
+        self.status_done_at = None
+        self.done = threading.Event()
+        self.procs = []
+
+    def start(self) -> None:
+        paths = [f"/apis/apps/v1/namespaces/{self.ns}/daemonsets?watch=1&fieldSelector=metadata.name%3Droller",
+                 f"/api/v1/namespaces/{self.ns}/pods?watch=1&labelSelector=app%3Droller"]
+        for path, fn in zip(paths, (self._ds, self._pod)):
+            p = subprocess.Popen([str(BIN / "kubectl"), "get", "--raw", path], env=self.env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            self.procs.append(p)
+            first = threading.Event()
+            threading.Thread(target=self._read, args=(p, fn, first), daemon=True).start()
+            if not first.wait(30):
+                raise RuntimeError(f"watch {path} sent nothing")
+
+    def _read(self, p, fn, first) -> None:
+        for line in p.stdout:
+            now = time.time()
+            first.set()
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            fn(ev.get("object") or {}, now)
+
+    def _ds(self, ds: dict, now: float) -> None:
+        st, gen = ds.get("status") or {}, ds.get("metadata", {}).get("generation")
+        if self.generation is None or gen != self.generation or self.status_done_at is not None:
+            return
+        desired = st.get("desiredNumberScheduled", -1)
+        if (st.get("observedGeneration", 0) >= gen and st.get("updatedNumberScheduled") == desired
+                and st.get("numberAvailable") == desired):
+            self.status_done_at = now
+            self.done.set()
+
+    def _pod(self, pod: dict, now: float) -> None:
+        if self.generation is None:
+            return
+        meta = pod.get("metadata") or {}
+        if (meta.get("labels") or {}).get("pod-template-generation") != str(self.generation):
+            return
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                    for c in (pod.get("status") or {}).get("conditions") or ())
+        if ready and meta.get("uid") not in self.ready_at:
+            self.ready_at[meta["uid"]] = now
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def _ds_done(ds: dict | None, want: int) -> str:
+    if ds is None:
+        return "absent"
+    st = ds.get("status") or {}
+    if st.get("observedGeneration", 0) < ds["metadata"].get("generation", 0):
+        return "unobserved"
+    vals = [st.get(k, 0) for k in ("desiredNumberScheduled", "currentNumberScheduled", "numberReady",
+                                   "updatedNumberScheduled", "numberAvailable")]
+    return "done" if vals == [want] * 5 else "/".join(map(str, vals))
+
+
+# --- objects -------------------------------------------------------------------------------------
+
+def node(i: int) -> dict:
+    name = f"{NODE_PREFIX}{i}"
+    labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+              "type": "kwok", "topology.kubernetes.io/zone": f"zone-{i % 3}"}
+    if i % 2 == 0:
+        labels[LABEL + "half"] = "true"
+    if i % 10 == 0:
+        labels[LABEL + "tenth"] = "true"
+    return {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": labels, "annotations": {"kwok.x-k8s.io/node": "fake"}},
+            "status": {"allocatable": {"cpu": "32", "memory": "256Gi", "pods": "110"},
+                       "capacity": {"cpu": "32", "memory": "256Gi", "pods": "110"}}}
+
+
+def _container(name: str) -> dict:
+    return {"name": name, "image": f"registry.example/{name}:1.0",
+            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}}}
+
+
+def filler(i: int, j: int) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": f"filler-{i}-{j}", "namespace": FILLER_NS,
+                         "labels": {"app": "filler", "slot": str(j)}},
+            "spec": {"nodeName": f"{NODE_PREFIX}{i}", "containers": [_container("app")],
+                     "tolerations": [{"operator": "Exists"}]}}
+
+
+def daemonset(name: str, label: str | None, max_unavailable=None) -> dict:
+    spec = {"containers": [_container(name)]}
+    if label:
+        spec["nodeSelector"] = {LABEL + label: "true"}
+    ds = {"apiVersion": "apps/v1", "kind": "DaemonSet",
+          "metadata": {"name": name, "namespace": NS},
+          "spec": {"selector": {"matchLabels": {"app": name}},
+                   "template": {"metadata": {"labels": {"app": name}}, "spec": spec}}}
+    if max_unavailable:
+        ds["spec"]["updateStrategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": max_unavailable}}
+    return ds
+
+
+# --- report --------------------------------------------------------------------------------------
+
+def machine() -> dict:
+    cpu = ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    mem = ""
+    try:
+        kb = int(next(line.split()[1] for line in open("/proc/meminfo") if line.startswith("MemTotal")))
+        mem = f"{kb / 1024 / 1024:.0f} GiB"
+    except (OSError, StopIteration, ValueError):
+        pass
+    kubectl_version = ""
+    try:
+        kubectl_version = json.loads(subprocess.run([str(BIN / "kubectl"), "version", "--client", "-o", "json"],
+                                                    capture_output=True, text=True).stdout)["clientVersion"]["gitVersion"]
+    except (OSError, ValueError, KeyError):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory": mem, "python": platform.python_version(),
+            "kernel": platform.release(), "kubectl": kubectl_version}
+
+
+def table(results: list) -> str:
+    """One column per size; a cell is `wall (cpu) rss`: median wall seconds, CPU seconds, peak MB."""
+    rows = [("measure", "target") + tuple(f"{r['nodes']:,} nodes" for r in results)]
+
+    def cell(r, key):
+        x = r[key]
+        return f"{x['seconds']:.2f}s ({x['cpu_seconds']:.2f}) {x['rss_mb']:.0f}MB"
+
+    def ratio(r, a, b):
+        return f"{r[a]['seconds'] / r[b]['seconds']:.2f}x"
+
+    spec = [
+        ("ds diff NAME", "", lambda r: cell(r, "diff")),
+        ("  kubectl get nodes; get pods -l", "", lambda r: cell(r, "diff_floor")),
+        ("  ratio (wall)", "<=1.5x", lambda r: ratio(r, "diff", "diff_floor")),
+        ("ds diff -A", "", lambda r: cell(r, "diff_all")),
+        ("  kubectl get ds,nodes,pods -A", "", lambda r: cell(r, "diff_all_floor")),
+        ("  ratio (wall)", "<=1.5x", lambda r: ratio(r, "diff_all", "diff_all_floor")),
+        ("ds why NODE", "flat", lambda r: cell(r, "why")),
+        ("  kubectl get node; get pods --field-selector", "", lambda r: cell(r, "why_floor")),
+        ("ds rollout: exit after status done", "<=1s",
+         lambda r: f"{r['rollout']['delay_after_status_done']:.2f}s {r['rollout']['rss_mb']:.0f}MB"),
+        ("  exit after last new pod Ready", "", lambda r: f"{r['rollout']['delay_after_last_ready']:.2f}s"),
+        ("  whole rollout (patch to exit)", "", lambda r: f"{r['rollout']['rollout_seconds']:.1f}s"),
+        ("kubectl ds --help", "<=0.3s", lambda r: cell(r, "help")),
+        ("  kubectl-ds --help (no kubectl)", "", lambda r: cell(r, "help_direct")),
+        ("pods in the cluster", "", lambda r: f"{r['pods']:,}"),
+        ("load average (1m) before / after", "",
+         lambda r: f"{r['load_before'][0]:.1f} / {r['load_after'][0]:.1f}"),
+    ]
+    for label, target, fn in spec:
+        rows.append((label, target) + tuple(fn(r) for r in results))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="100,1000,5000", help="node counts, growing (default 100,1000,5000)")
+    ap.add_argument("--repeat", type=int, default=5, help="runs of each measure; the median is reported")
+    ap.add_argument("--rollout-repeat", type=int, default=3)
+    ap.add_argument("--out", default=str(RESULTS / "latest.json"))
+    ap.add_argument("--keep", action="store_true", help="leave the cluster running (and its directory)")
+    args = ap.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    if not (BIN / "kube-apiserver").exists():
+        print(f"error: {BIN}/kube-apiserver is missing; run hack/cluster.sh build first", file=sys.stderr)
+        return 2
+    run_dir = Path(tempfile.mkdtemp(prefix="kds-bench-"))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # so that `finally` stops the cluster
+    bench = Bench(run_dir, args.repeat, args.rollout_repeat)
+    started = time.time()
+    results = []
+    try:
+        bench.make_shim()
+        bench.up()
+        bench.setup()
+        bench.warm_up()
+        for size in sizes:
+            bench.grow(size)
+            results.append(bench.measure_size(size))
+            log(f"{size} nodes measured")
+            print(table(results), file=sys.stderr)
+    finally:
+        if args.keep:
+            log(f"cluster kept: export KUBECONFIG={bench.kubeconfig}; stop it with "
+                f"KDS_RUN={run_dir / 'cluster'} hack/cluster.sh down")
+        else:
+            bench.down()
+            shutil.rmtree(run_dir, ignore_errors=True)
+    doc = {"taken": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
+           "wall_seconds": round(time.time() - started), "filler_pods_per_node": FILLER_PER_NODE,
+           "cluster_env": CLUSTER_ENV, "results": results}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
+    print(table(results))
+    print(f"\n{doc['machine']['cpu']}, {doc['machine']['cores']} cores, {doc['machine']['memory']}; "
+          f"Python {doc['machine']['python']}, kubectl {doc['machine']['kubectl']}; "
+          f"whole run {doc['wall_seconds']}s; written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -213,8 +213,10 @@ def test_apiserver_restart_mid_migration(scenario, kube, kubeconfig, tmp_path):
     --resume finishes. Every node keeps its agent; the new DaemonSet ends up owning all pods."""
     before = _agent(scenario, kube, nodes=5)
     kube.patch_daemonset(scenario.namespace, "agent", {"spec": {"minReadySeconds": 2}})
-    kube.wait("every pod available", lambda: kube.daemonset(scenario.namespace, "agent")["status"]
-              .get("numberAvailable") == 5, kube.apps.list_namespaced_daemon_set, 60, namespace=scenario.namespace)
+    kube.wait("the new spec observed and every pod available",
+              lambda: (lambda st: st.get("numberAvailable") == 5 and st.get("observedGeneration") == 2)(
+                  kube.daemonset(scenario.namespace, "agent")["status"]),
+              kube.apps.list_namespaced_daemon_set, 60, namespace=scenario.namespace)
     env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
     proc = subprocess.Popen([sys.executable, "-m", "kubectl_ds", "migrate", "agent", "-n", scenario.namespace,
                              "--selector", "app=agent,tier=node", "--yes", "--timeout", "120s",
@@ -225,6 +227,9 @@ def test_apiserver_restart_mid_migration(scenario, kube, kubeconfig, tmp_path):
     while time.monotonic() < deadline:
         if journal.exists() and "create" in json.loads(journal.read_text() or "{}").get("done", []):
             break
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"the migration ended (exit {proc.returncode}) before the create step: {out}{err}")
         time.sleep(0.1)
     else:
         proc.kill()

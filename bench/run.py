@@ -32,6 +32,7 @@ watch) is reported too. Results go to stdout as a table and to bench/results/lat
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -65,7 +66,10 @@ LABEL = "bench.kubectl-ds/"
 # has), so leases are long and the node lifecycle controller's grace period longer than a renewal.
 CLUSTER_ENV = {
     "KDS_NODE_LEASE_SECONDS": "600",
-    "KDS_NODE_MONITOR_GRACE": "300s",
+    # an hour: the read-only measures pause KWOK and the controller-manager (see Bench.quiet), and
+    # nodes whose leases looked stale on resume would be tainted not-ready/unreachable, which holds
+    # the DaemonSet rollouts that follow
+    "KDS_NODE_MONITOR_GRACE": "3600s",
     "KDS_KCM_QPS": "1000", "KDS_KCM_BURST": "2000",
     "KDS_SCHED_QPS": "1000", "KDS_SCHED_BURST": "2000",
     "KDS_DS_SYNCS": "4",
@@ -95,6 +99,7 @@ class Bench:
             self.env.pop(var, None)
         self.nodes = 0
         self._children_cpu = 0.0
+        self.quiet_reads = False
 
     # the plugin as kubectl finds it: an executable `kubectl-ds` on PATH running this checkout
     def make_shim(self) -> None:
@@ -114,7 +119,7 @@ class Bench:
     def get_json(self, path: str) -> dict:
         return json.loads(self.kubectl("get", "--raw", path))
 
-    def run_timed(self, argv: list[str]) -> tuple[float, float, float, int, str]:
+    def run_timed(self, argv: list[str], stdout=subprocess.DEVNULL) -> tuple[float, float, float, int, str]:
         """(wall seconds, peak RSS in MB, CPU seconds, exit code, stderr) of one process.
 
         The RSS comes from GNU time when there is one: a child forked straight from this
@@ -124,7 +129,7 @@ class Bench:
         t0 = time.perf_counter()
         with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
             prefix = [str(GNU_TIME), "-f", "%U %S %M", "-o", tf.name] if GNU_TIME.exists() else []
-            p = subprocess.Popen(prefix + argv, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            p = subprocess.Popen(prefix + argv, env=self.env, stdout=stdout, stderr=subprocess.PIPE)
             _, err = p.communicate()
             wall = time.perf_counter() - t0
             if prefix:
@@ -172,10 +177,11 @@ class Bench:
     def repeated(self, *argvs: list[str], n: int | None = None) -> dict:
         """Median wall time and RSS of running `argvs` one after the other (times add, RSS is max)."""
         walls, rsss, cpus = [], [], []
-        for _ in range(n or self.repeat):
+        with self.quiet() if self.quiet_reads else contextlib.nullcontext():
+            runs = [[self.measure(argv) for argv in argvs] for _ in range(n or self.repeat)]
+        for run in runs:
             w, r, c = 0.0, 0.0, 0.0
-            for argv in argvs:
-                ww, rr, cc = self.measure(argv)
+            for ww, rr, cc in run:
                 w, r, c = w + ww, max(r, rr), c + cc
             walls.append(w)
             rsss.append(r)
@@ -267,8 +273,11 @@ class Bench:
         time.sleep(SETTLE)
         out = {"nodes": size, "pods": self.count_pods(), "load_before": os.getloadavg()}
         log(f"measuring at {size} nodes ({out['pods']} pods), load {out['load_before']}")
-        with self.quiet():
+        self.quiet_reads = True
+        try:
             self.measure_reads(out, size)
+        finally:
+            self.quiet_reads = False
         out["rollout"] = self.rollouts()
         out["load_after"] = os.getloadavg()
         return out
@@ -297,7 +306,9 @@ class Bench:
 
     def rollouts(self) -> dict:
         runs = [self.rollout_once(i) for i in range(self.rollout_repeat)]
-        med = lambda key: round(statistics.median(r[key] for r in runs), 3)  # noqa: E731
+        ok = [r for r in runs if "error" not in r] or [{k: float("nan") for k in (
+            "delay_after_status_done", "delay_after_last_ready", "rollout_seconds", "rss_mb")}]
+        med = lambda key: round(statistics.median(r[key] for r in ok), 3)  # noqa: E731
         return {"delay_after_status_done": med("delay_after_status_done"),
                 "delay_after_last_ready": med("delay_after_last_ready"),
                 "rollout_seconds": med("rollout_seconds"), "rss_mb": med("rss_mb"), "runs": runs}
@@ -313,10 +324,17 @@ class Bench:
                                          "-p", json.dumps(patch), "-o", "json"))
             watch.generation = ds["metadata"]["generation"]
             argv = [str(BIN / "kubectl"), "ds", "rollout", "roller", "-n", NS, "--timeout", "5m"]
-            _, rss, _, rc, err = self.run_timed(argv)
-            t_exit = time.time()
-            if rc != 0:
-                raise RuntimeError(f"rollout exited {rc}: {err.strip()[:500]}")
+            with tempfile.TemporaryFile("w+") as out:
+                _, rss, _, rc, err = self.run_timed(argv, stdout=out)
+                t_exit = time.time()
+                out.seek(0)
+                tail = out.read().splitlines()[-12:]
+            if rc != 0:   # recorded, not fatal: the run goes on and says what happened
+                st = json.loads(self.kubectl("get", "ds", "roller", "-n", NS, "-o", "json"))["status"]
+                log(f"rollout {i} exited {rc} after {t_exit - t0:.0f}s: {' | '.join(tail[-4:])} {err.strip()[:300]}")
+                self.converge(self.nodes, timeout=600)   # let it finish before the next one
+                return {"error": f"exit {rc}", "rollout_seconds": round(t_exit - t0, 3), "output": tail,
+                        "stderr": err.strip()[:500], "ds_status": st}
             # the watch may lag the command by a hair: give it a moment to see the final state
             watch.done.wait(10)
             time.sleep(0.2)
@@ -471,7 +489,7 @@ def machine() -> dict:
             "kernel": platform.release(), "kubectl": kubectl_version}
 
 
-def table(results: list) -> str:
+def table(results: list, markdown: bool = False) -> str:
     """One column per size; a cell is `wall (cpu) rss`: median wall seconds, CPU seconds, peak MB."""
     rows = [("measure", "target") + tuple(f"{r['nodes']:,} nodes" for r in results)]
 
@@ -503,8 +521,22 @@ def table(results: list) -> str:
     ]
     for label, target, fn in spec:
         rows.append((label, target) + tuple(fn(r) for r in results))
+    if markdown:
+        lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+        lines += ["| " + " | ".join(c.replace("  ", "&nbsp;&nbsp;", 1) if c.startswith("  ") else c
+                                    for c in row) + " |" for row in rows[1:]]
+        return "\n".join(lines)
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def write(path: str, started: float, results: list) -> dict:
+    doc = {"taken": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
+           "wall_seconds": round(time.time() - started), "filler_pods_per_node": FILLER_PER_NODE,
+           "cluster_env": CLUSTER_ENV, "results": results}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(doc, indent=2) + "\n")
+    return doc
 
 
 def main() -> int:
@@ -514,7 +546,11 @@ def main() -> int:
     ap.add_argument("--rollout-repeat", type=int, default=3)
     ap.add_argument("--out", default=str(RESULTS / "latest.json"))
     ap.add_argument("--keep", action="store_true", help="leave the cluster running (and its directory)")
+    ap.add_argument("--report", metavar="JSON", help="print the table of an earlier run as Markdown, and exit")
     args = ap.parse_args()
+    if args.report:
+        print(table(json.loads(Path(args.report).read_text())["results"], markdown=True))
+        return 0
     sizes = sorted(int(s) for s in args.sizes.split(","))
     if not (BIN / "kube-apiserver").exists():
         print(f"error: {BIN}/kube-apiserver is missing; run hack/cluster.sh build first", file=sys.stderr)
@@ -534,6 +570,7 @@ def main() -> int:
             results.append(bench.measure_size(size))
             log(f"{size} nodes measured")
             print(table(results), file=sys.stderr)
+            write(args.out, started, results)   # after each size: a failure later keeps these
     finally:
         if args.keep:
             log(f"cluster kept: export KUBECONFIG={bench.kubeconfig}; stop it with "
@@ -541,11 +578,7 @@ def main() -> int:
         else:
             bench.down()
             shutil.rmtree(run_dir, ignore_errors=True)
-    doc = {"taken": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
-           "wall_seconds": round(time.time() - started), "filler_pods_per_node": FILLER_PER_NODE,
-           "cluster_env": CLUSTER_ENV, "results": results}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
+    doc = write(args.out, started, results)
     print(table(results))
     print(f"\n{doc['machine']['cpu']}, {doc['machine']['cores']} cores, {doc['machine']['memory']}; "
           f"Python {doc['machine']['python']}, kubectl {doc['machine']['kubectl']}; "

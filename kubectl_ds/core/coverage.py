@@ -64,10 +64,10 @@ def diff(ds: Mapping, nodes: Iterable[Mapping], pods: Iterable[Mapping], revisio
     surge = allows_surge(ds)
     desired, missing, mis, evicting, dups, outdated, unready = [], [], [], [], [], [], []
     counts = dict.fromkeys(STATUS_FIELDS, 0)
-    spec = daemon_pod_spec(ds)
+    verdict_of = _placement(ds)
     for node in nodes:
         n = name(node)
-        verdict = evaluate(node, ds, spec)
+        verdict = verdict_of(node)
         on_node = by_node.get(n, [])
         if verdict.should_run:
             desired.append(n)
@@ -109,6 +109,48 @@ def diff(ds: Mapping, nodes: Iterable[Mapping], pods: Iterable[Mapping], revisio
         current_hash=cur, computed=counts,
         reported={k: status.get(k, 0 if k != "numberUnavailable" else None) for k in STATUS_FIELDS},
         generation_observed=observed)
+
+
+class _Placement:
+    __slots__ = ("should_run", "should_continue_running")
+
+    def __init__(self, should_run: bool, should_continue_running: bool):
+        self.should_run, self.should_continue_running = should_run, should_continue_running
+
+
+def _placement(ds: Mapping):
+    """node -> evaluate(node, ds)'s two booleans, evaluated once per distinct node *shape*.
+
+    evaluate reads only the node's name, labels and taints; this keys its answer on what the
+    DaemonSet can actually see of them (the name only when the template pins nodeName or uses
+    matchFields, the labels its nodeSelector and affinity expressions name, all taints), so 5,000
+    nodes of a few shapes cost a few evaluations. Anything unhashable falls back to evaluate.
+    """
+    spec = daemon_pod_spec(ds)
+    keys = set(spec.get("nodeSelector") or {})
+    by_name = bool(spec.get("nodeName"))
+    required = get_in(spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution")
+    for term in (required or {}).get("nodeSelectorTerms") or ():
+        keys.update(e.get("key", "") for e in term.get("matchExpressions") or ())
+        by_name = by_name or bool(term.get("matchFields"))
+    keys = sorted(keys)
+    cache = {}
+
+    def verdict_of(node: Mapping) -> _Placement:
+        try:
+            node_labels = labels(node)
+            key = (name(node) if by_name else None, tuple(node_labels.get(k) for k in keys),
+                   tuple(tuple(sorted(t.items())) for t in get_in(node, "spec", "taints", default=())))
+            hit = cache.get(key)
+        except (TypeError, AttributeError):
+            key, hit = None, None
+        if hit is None:
+            v = evaluate(node, ds, spec)
+            hit = _Placement(v.should_run, v.should_continue_running)
+            if key is not None:
+                cache[key] = hit
+        return hit
+    return verdict_of
 
 
 def _is_duplicate(on_node: List[Mapping], cur: str, surge: bool) -> bool:

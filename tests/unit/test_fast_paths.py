@@ -70,3 +70,38 @@ def test_evaluate_with_a_precomputed_spec_is_the_same_verdict():
     spec = daemon_pod_spec(ds)
     for node in nodes:
         assert evaluate(node, ds, spec) == evaluate(node, ds)
+
+
+def test_placement_cache_gives_evaluate_s_answer_on_every_node():
+    from kubectl_ds.core.coverage import _placement
+    terms = [None,
+             [{"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}],
+             [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n3"]}]}],
+             [{"matchExpressions": [{"key": "size", "operator": "Gt", "values": ["2"]}]},
+              {"matchExpressions": [{"key": "zone", "operator": "DoesNotExist"}]}]]
+    specs = []
+    for sel, term, node_name, tols in itertools.product(
+            [None, {"disk": "ssd"}], terms, [None, "n5"],
+            [[], [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}]]):
+        spec = {"tolerations": tols}
+        if sel:
+            spec["nodeSelector"] = sel
+        if term:
+            spec["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution":
+                                                 {"nodeSelectorTerms": term}}}
+        if node_name:
+            spec["nodeName"] = node_name
+        specs.append({"metadata": {"name": "d", "namespace": "a", "uid": "u"},
+                      "spec": {"template": {"spec": spec}}})
+    nodes = []
+    for i, (disk, zone, size, taints) in enumerate(itertools.product(
+            [None, "ssd", "hdd"], [None, "a", "b"], [None, "1", "3"],
+            [[], [{"key": "gpu", "effect": "NoSchedule"}], [{"key": "x", "value": "y", "effect": "NoExecute"}]])):
+        lab = {k: v for k, v in (("disk", disk), ("zone", zone), ("size", size), ("host", f"n{i % 7}")) if v}
+        nodes.append({"metadata": {"name": f"n{i % 7}", "labels": lab}, "spec": {"taints": taints}})
+    for ds in specs:
+        verdict_of = _placement(ds)
+        for node in nodes:
+            want = evaluate(node, ds)
+            got = verdict_of(node)
+            assert (got.should_run, got.should_continue_running) == (want.should_run, want.should_continue_running)

@@ -51,12 +51,16 @@ class Coverage:
 
 
 def diff(ds: Mapping, nodes: Iterable[Mapping], pods: Iterable[Mapping], revisions: Iterable[Mapping],
-         now: datetime) -> Coverage:
-    """Compare the nodes where `ds` should run with the nodes where its pods are."""
+         now: datetime, by_node: Optional[Mapping[str, List[Mapping]]] = None) -> Coverage:
+    """Compare the nodes where `ds` should run with the nodes where its pods are.
+
+    `by_node` is pods_by_node(ds, pods), for a caller that has it already.
+    """
     nodes = list(nodes)
     pods = list(pods)
     node_names = {name(n) for n in nodes}
-    by_node = pods_by_node(ds, pods)
+    if by_node is None:
+        by_node = pods_by_node(ds, pods)
     orphan = orphan_matcher(ds)
     cur = current_hash(ds, revisions)
     tgen = template_generation(ds)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping as _AbcMapping
 from typing import Any, Mapping, Optional
 
 
@@ -9,7 +10,8 @@ def get_in(obj: Any, *path: str, default: Any = None) -> Any:
     """Follow `path` through nested mappings; `default` when any step is missing or null."""
     cur = obj
     for key in path:
-        if not isinstance(cur, Mapping):
+        # API JSON is plain dicts: test that first (typing.Mapping's isinstance is ~10x slower)
+        if type(cur) is not dict and not isinstance(cur, _AbcMapping):
             return default
         cur = cur.get(key)
         if cur is None:

@@ -115,11 +115,11 @@ def budgets(ds: Mapping, desired: int) -> Tuple[int, int]:
 def progress(ds: Mapping, pods: Sequence[Mapping], nodes: Sequence[Mapping], revisions: Sequence[Mapping],
              events: Sequence[Mapping], now: datetime) -> RolloutStatus:
     """One look at a rollout: kubectl's verdict, and the pods' own account of it, node by node."""
-    cov = coverage(ds, nodes, pods, revisions, now)
+    by_node = pods_by_node(ds, pods)
+    cov = coverage(ds, nodes, pods, revisions, now, by_node)
     cur = current_hash(ds, revisions)
     tgen = template_generation(ds)
     mrs = int(get_in(ds, "spec", "minReadySeconds", default=0) or 0)
-    by_node = pods_by_node(ds, pods)
     node_by_name = {name(n): n for n in nodes}
     desired = set(cov.desired)
     rows: List[NodeProgress] = []

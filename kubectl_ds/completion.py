@@ -197,9 +197,11 @@ def names(kind: str, line: Line, incomplete: str, timeout: float) -> List[str]:
 def _import_client() -> None:
     try:
         import kubectl_ds.source.live  # noqa: F401
-        import kubernetes.client  # noqa: F401
+        from kubectl_ds.source.client import api, load
+        load()
         import kubernetes.config  # noqa: F401
-    except ImportError:
+        api("CoreV1Api"), api("AppsV1Api")
+    except (ImportError, AttributeError):
         pass
 
 

@@ -1,7 +1,7 @@
 """Live source: the apiserver through the kubeconfig (or in-cluster config), raw JSON only.
 
 The official client is imported here and nowhere else, so `--help` and `--snapshot` runs never
-pay for it. Responses are read with `_preload_content=False` and parsed as plain JSON: no
+pay for it, and only the parts of it that are used (source/client.py). Responses are read with `_preload_content=False` and parsed as plain JSON: no
 generated-model deserialization, which dominates the cost of large lists. LISTs are paginated.
 """
 
@@ -12,6 +12,9 @@ import os
 from typing import Callable, Dict, List, Optional
 
 from kubectl_ds.errors import DsError, NotFound
+from kubectl_ds.source.client import api, load as load_client
+
+load_client()   # before anything here or in the caller imports kubernetes
 
 PAGE_SIZE = 500
 _SA_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
@@ -19,10 +22,9 @@ _SA_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 class LiveSource:
     def __init__(self, api_client, default_namespace: str = "default", request_timeout: float = 30.0):
-        from kubernetes import client
         self.api_client = api_client
-        self.core = client.CoreV1Api(api_client)
-        self.apps = client.AppsV1Api(api_client)
+        self.core = api("CoreV1Api")(api_client)
+        self.apps = api("AppsV1Api")(api_client)
         self.default_namespace = default_namespace
         self.timeout = request_timeout
 
@@ -37,8 +39,8 @@ class LiveSource:
         try:
             if in_cluster:
                 config.load_incluster_config()
-                from kubernetes import client
-                api_client = client.ApiClient()
+                from kubernetes.client.api_client import ApiClient
+                api_client = ApiClient()
                 ns = open(_SA_NAMESPACE).read().strip() if os.path.exists(_SA_NAMESPACE) else "default"
             else:
                 if kubeconfig and not os.path.exists(kubeconfig):
@@ -85,8 +87,7 @@ class LiveSource:
     def controllers(self, namespace: Optional[str]) -> List[dict]:
         """Every controller that selects pods: DaemonSets, Deployments, StatefulSets, ReplicaSets,
         Jobs, ReplicationControllers (for migrate's preflight)."""
-        from kubernetes import client
-        batch = client.BatchV1Api(self.api_client)
+        batch = api("BatchV1Api")(self.api_client)
         out = [dict(d, kind="DaemonSet") for d in self.daemonsets(namespace)] + self.workloads(namespace)
         for kind, resource, fn in (("ReplicaSet", "replicasets", self.apps.list_namespaced_replica_set),
                                    ("Job", "jobs", batch.list_namespaced_job),

@@ -10,6 +10,7 @@ import json
 from typing import Optional
 
 from kubectl_ds.errors import DsError
+from kubectl_ds.source.client import api
 from kubectl_ds.source.live import LiveSource, api_error
 
 
@@ -19,10 +20,9 @@ class Conflict(DsError):
 
 class Writer:
     def __init__(self, live: LiveSource):
-        from kubernetes import client
         self.live = live
         self.core, self.apps = live.core, live.apps
-        self.authz = client.AuthorizationV1Api(live.api_client)
+        self.authz = api("AuthorizationV1Api")(live.api_client)
 
     def _do(self, fn, verb: str, resource: str, namespace: Optional[str], *args, **kwargs) -> Optional[dict]:
         from kubernetes.client.exceptions import ApiException

@@ -95,8 +95,8 @@ def selector_from_string(text: str) -> dict:
     reqs = sel.parse_selector_string(text)
     match_labels, exprs = {}, []
     for key, op, values in reqs:
-        if op == "In" and len(values) == 1:
-            match_labels[key] = values[0]
+        if op == "In" and len(values) == 1 and match_labels.get(key, values[0]) == values[0]:
+            match_labels[key] = values[0]   # a second a=c after a=b must stay a requirement (ANDed)
         else:
             exprs.append({"key": key, "operator": op, **({"values": list(values)} if values else {})})
     out: dict = {}

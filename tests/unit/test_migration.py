@@ -75,8 +75,13 @@ def codes(p):
      {"matchLabels": {"app": "agent"},
       "matchExpressions": [{"key": "tier", "operator": "In", "values": ["node", "edge"]},
                            {"key": "legacy", "operator": "DoesNotExist"}]}),
+    # labels.Parse ANDs repeated keys: a=b,a=c matches nothing, it must not become a=c
+    ("app=a,app=b", {"matchLabels": {"app": "a"},
+                     "matchExpressions": [{"key": "app", "operator": "In", "values": ["b"]}]}),
+    ("app=a,app=a", {"matchLabels": {"app": "a"}}),
 ], ids=["one-equality", "two-equalities", "double-equals", "spaces", "prefixed-key", "in-one-value-is-equality",
-        "in-two-values", "notin", "not-equal", "exists", "does-not-exist", "mixed"])
+        "in-two-values", "notin", "not-equal", "exists", "does-not-exist", "mixed", "repeated-key-conflict",
+        "repeated-key-same"])
 def test_selector_from_string(text, want):
     got = M.selector_from_string(text)
     assert got == want

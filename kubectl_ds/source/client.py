@@ -9,9 +9,12 @@ and the few API classes the plugin calls live in their own modules and do not ne
 *lazy packages* before anything imports them: real package modules (same spec, same `__path__`, so
 their submodules import as usual) whose `__init__` has not run. An attribute the package does not
 have yet is looked up in the submodule that defines it (`ApiClient` in `api_client`, `CoreV1Api` in
-`api/core_v1_api`, ...); anything else runs the package's real `__init__` at that moment, so every
-name the package exports is still there, only later. If the packages were imported already, or the
-client's layout is not what this expects, nothing is changed: the normal import happens.
+`api/core_v1_api`, ...: only names the real `__init__` exports); anything else runs the package's
+real `__init__` at that moment (one thread does, the others wait), so every name the package exports
+is still there, only later. `kubernetes.__version__` is read from the package's source up front.
+If the packages were imported already, or the client's layout is not what this expects (or the
+loader cannot run a module in place: zipimport before Python 3.10), nothing is changed: the normal
+import happens.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ import importlib
 import importlib.util
 import re
 import sys
+import threading
 import types
 
 LAZY = ("kubernetes", "kubernetes.client", "kubernetes.client.api", "kubernetes.client.models")
-# where the names the plugin and the client's config loader use are defined
-_HOMES = {"kubernetes.client": ("api_client", "configuration", "exceptions", "rest")}
+_LOCK = threading.RLock()   # one thread runs a package's real __init__; the others wait for it
+_VERSION = re.compile(r"""^(__version__|__project__)\s*=\s*['"]([^'"]*)['"]""", re.M)
 
 
 class _LazyPackage(types.ModuleType):
@@ -40,32 +44,45 @@ class _LazyPackage(types.ModuleType):
                 submodule = None
             if submodule is not None:   # `from kubernetes.client import rest`: just that module
                 return importlib.import_module(f"{self.__name__}.{attr}")
-        for module in _candidates(self.__name__, attr):
-            try:
-                value = getattr(importlib.import_module(module), attr)
-            except (ImportError, AttributeError):
-                continue
-            setattr(self, attr, value)
-            return value
-        _complete(self)
+            value = _exported(self.__name__, attr)
+            if value is not None:
+                setattr(self, attr, value)
+                return value
+        with _LOCK:
+            if type(self) is _LazyPackage and not self.__dict__.get("_kds_completing"):
+                _complete(self)
         try:
             return self.__dict__[attr]
         except KeyError:
             raise AttributeError(f"module {self.__name__!r} has no attribute {attr!r}") from None
 
 
-def _candidates(package: str, attr: str):
-    for home in _HOMES.get(package, ()):
-        yield f"{package}.{home}"
+def _exported(package: str, attr: str):
+    """A name the real package __init__ exports, from the one module that defines it; else None.
+
+    Only names that __init__ re-exports: ApiClient, Configuration, the exception classes and the
+    API classes (CoreV1Api -> api/core_v1_api.py, the generator's file naming).
+    """
+    if package == "kubernetes.client":
+        home = {"ApiClient": "api_client", "Configuration": "configuration"}.get(attr, "exceptions")
+        try:
+            value = getattr(importlib.import_module(f"{package}.{home}"), attr)
+        except (ImportError, AttributeError):
+            value = None
+        if isinstance(value, type) and value.__module__ == f"{package}.{home}":
+            return value
     if attr.endswith("Api") and package in ("kubernetes.client", "kubernetes.client.api"):
-        # CoreV1Api -> kubernetes.client.api.core_v1_api (the generator's file naming)
-        yield "kubernetes.client.api." + re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", attr).lower()
+        module = "kubernetes.client.api." + re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", attr).lower()
+        try:
+            value = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError):
+            return None
+        return value if isinstance(value, type) else None
+    return None
 
 
 def _complete(module: types.ModuleType) -> None:
-    """Run the package's real __init__ (once) and make it an ordinary module again."""
-    if module.__dict__.get("_kds_completing"):
-        return
+    """Run the package's real __init__ (once, under _LOCK) and make it an ordinary module again."""
     module._kds_completing = True
     try:
         module.__spec__.loader.exec_module(module)
@@ -82,9 +99,16 @@ def load() -> bool:
     try:
         for name in LAZY:
             spec = importlib.util.find_spec(name)
-            if spec is None or spec.loader is None or spec.submodule_search_locations is None:
+            if spec is None or spec.submodule_search_locations is None \
+                    or not hasattr(spec.loader, "exec_module"):   # zipimport before Python 3.10
                 raise ImportError(name)
             module = importlib.util.module_from_spec(spec)
+            if name == "kubernetes":
+                # `from kubernetes import __version__` (kubernetes.dynamic does it) must not need
+                # the whole package: read them from its __init__'s source
+                source = spec.loader.get_source(name) or ""
+                for key, value in _VERSION.findall(source):
+                    setattr(module, key, value)
             module.__class__ = _LazyPackage
             sys.modules[name] = module
             made.append(name)

@@ -31,6 +31,7 @@ class LiveSource:
     @classmethod
     def connect(cls, kubeconfig: Optional[str] = None, context: Optional[str] = None,
                 request_timeout: float = 30.0) -> "LiveSource":
+        import urllib3
         from kubernetes import config
         from kubernetes.config.config_exception import ConfigException
         path = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
@@ -51,6 +52,9 @@ class LiveSource:
             raise DsError(f"invalid kubeconfig: {_first_line(err)}") from None
         except (OSError, ValueError, TypeError, KeyError) as err:
             raise DsError(f"invalid kubeconfig: {_first_line(err)}") from None
+        except urllib3.exceptions.HTTPError as err:
+            # credentials fetched over the network while loading (an OIDC token refresh)
+            raise DsError(f"cannot get the kubeconfig's credentials: {_reason(err)}") from None
         api_client.configuration.retries = 1
         return cls(api_client, ns, request_timeout)
 

@@ -63,3 +63,23 @@ def test_malformed_kubeconfig(run_cli, tmp_path, content):
     path.write_text(content)
     res = run_cli("why", "n1", "--kubeconfig", str(path), expect=2)
     assert res.stderr.startswith("error: invalid kubeconfig") and "Traceback" not in res.stderr
+
+
+def test_oidc_token_refresh_against_an_unreachable_issuer(run_cli, tmp_path):
+    # an expired id-token makes the client refresh it from the issuer while loading the kubeconfig
+    import base64
+    import json
+
+    def b64(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+    expired = ".".join([b64({"alg": "RS256", "typ": "JWT"}), b64({"iss": "x", "exp": 1000000000}), "c2ln"])
+    cfg = {"apiVersion": "v1", "kind": "Config", "current-context": "local",
+           "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1", "insecure-skip-tls-verify": True}}],
+           "users": [{"name": "u", "user": {"auth-provider": {"name": "oidc", "config": {
+               "client-id": "kubectl", "client-secret": "s", "id-token": expired, "refresh-token": "r",
+               "idp-issuer-url": f"https://127.0.0.1:{_closed_port()}"}}}}],
+           "contexts": [{"name": "local", "context": {"cluster": "c", "user": "u"}}]}
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(cfg))
+    res = run_cli("why", "n1", "--kubeconfig", str(path), expect=2)
+    assert res.stderr == "error: cannot get the kubeconfig's credentials: connection refused\n"

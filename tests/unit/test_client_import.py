@@ -103,3 +103,70 @@ def test_an_unexpected_layout_falls_back_to_the_normal_import():
         print(CoreV1Api.__name__)
     """)
     assert out == "False []\nCoreV1Api"
+
+
+def test_threads_that_need_the_whole_package_wait_for_one_another():
+    out = run("""
+        import threading
+        from kubectl_ds.source.client import load
+        load()
+        import kubernetes.client.models as models
+        names = ["V1Pod", "V1Node", "V1Namespace", "V1Secret", "V1ConfigMap", "V1Service"]
+        barrier, got = threading.Barrier(len(names)), []
+        def ask(n):
+            barrier.wait()
+            try:
+                got.append(getattr(models, n).__name__)
+            except AttributeError as err:
+                got.append(f"AttributeError {err}")
+        threads = [threading.Thread(target=ask, args=(n,)) for n in names]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        print(sorted(got) == sorted(names), got)
+    """)
+    assert out.startswith("True"), out
+
+
+def test_a_loader_that_cannot_run_a_module_in_place_means_the_normal_import():
+    # zipimport before Python 3.10 has no exec_module; running the zipapp there must still work
+    out = run("""
+        import importlib.util, sys
+        real = importlib.util.find_spec
+        class OldLoader:
+            def __init__(self, loader): self.loader = loader
+            def load_module(self, name): return self.loader.load_module(name)
+        def find_spec(name, *a):
+            spec = real(name, *a)
+            if name == "kubernetes.client.api" and spec is not None:
+                spec.loader = OldLoader(spec.loader)
+            return spec
+        importlib.util.find_spec = find_spec
+        from kubectl_ds.source import client
+        ok = client.load()
+        importlib.util.find_spec = real
+        print(ok, [m for m in client.LAZY if m in sys.modules])
+    """)
+    assert out == "False []"
+
+
+def test_the_dynamic_client_imports_after_load():
+    # kubernetes.dynamic does `from kubernetes import __version__` while kubernetes is lazy
+    out = run("""
+        from kubectl_ds.source.client import load
+        load()
+        import kubernetes.dynamic, kubernetes
+        from kubernetes.dynamic import DynamicClient
+        print(DynamicClient.__name__, kubernetes.__version__ != "", hasattr(kubernetes, "leaderelection"))
+    """)
+    assert out == "DynamicClient True True"
+
+
+def test_only_names_the_real_package_exports_appear_on_it():
+    out = run("""
+        from kubectl_ds.source.client import load
+        load()
+        import kubernetes.client as c
+        print([hasattr(c, n) for n in ("logger", "json", "urllib3", "six", "RESTClientObject", "render_path")],
+              [hasattr(c, n) for n in ("ApiClient", "Configuration", "ApiException", "ApiValueError", "CoreV1Api")])
+    """)
+    assert out == "[False, False, False, False, False, False] [True, True, True, True, True]"

@@ -61,7 +61,7 @@ def new_state(plan: Plan, no_rollout: bool) -> dict:
             "oldUid": plan.old_uid, "oldGeneration": plan.old_generation, "oldSelector": plan.old_selector, "newSelector": plan.new_selector,
             "backup": plan.backup, "newManifest": plan.new_manifest, "addLabels": dict(plan.add_labels),
             "pods": [[n, u] for n, u in plan.pods], "newUid": None, "done": [], "current": None,
-            "noRollout": no_rollout, "rolledBack": False, "adopted": [], "log": []}
+            "noRollout": no_rollout, "rolledBack": False, "adopted": [], "revisions": None, "log": []}
 
 
 class Runner:
@@ -128,6 +128,36 @@ class Runner:
             patch = added_label_patch(add)
             patch["metadata"]["uid"] = pod_uid   # precondition: the same pod, not a namesake
             self.w.patch_pod(ns, pod_name, patch)
+
+    def _step_relabel_revisions(self, state: dict) -> None:
+        """The old DaemonSet's ControllerRevisions get the added labels too.
+
+        The new DaemonSet then adopts them (the controller claims every orphan revision its selector
+        matches) and numbers its own revision after them, so `rollout history` goes on across the
+        migration; without the labels they would stay behind as orphans no selector matches.
+        """
+        ns, add = state["namespace"], state["addLabels"]
+        if state.get("revisions") is None:
+            # the old DaemonSet's, or orphans of its selector if it is gone already (a journal
+            # written before this step existed): what the controller would adopt anyway
+            found = []
+            for rev in self.src.revisions(ns, label_selector=label_selector_string(state["oldSelector"])):
+                mine = controller_uid(rev) in (state["oldUid"], "") and not deleting(rev)
+                # never overwrite a value a revision already has (history is the user's data)
+                fits = all(labels(rev).get(k) in (None, v) for k, v in add.items())
+                if mine and fits and match_label_selector(state["newSelector"], {**labels(rev), **add}):
+                    found.append([name(rev), uid(rev)])
+            state["revisions"] = sorted(found)
+            save_state(self.path, state)
+        for rev_name, rev_uid in state["revisions"]:
+            rev = self.w.get_revision(ns, rev_name)
+            if rev is None or uid(rev) != rev_uid:
+                continue   # pruned by the controller's history limit meanwhile: nothing to keep
+            if all(labels(rev).get(k) == v for k, v in add.items()):
+                continue
+            patch = added_label_patch(add)
+            patch["metadata"]["uid"] = rev_uid
+            self.w.patch_revision(ns, rev_name, patch)
 
     def _step_orphan_delete(self, state: dict) -> None:
         ns, nm = state["namespace"], state["name"]
@@ -260,9 +290,15 @@ class Runner:
             patch = removed_label_patch(state["addLabels"], pod)
             if patch:
                 self.w.patch_pod(ns, pod_name, patch)
+        for rev_name, rev_uid in state.get("revisions") or ():
+            rev = self.w.get_revision(ns, rev_name)
+            patch = removed_label_patch(state["addLabels"], rev) if rev and uid(rev) == rev_uid else None
+            if patch:
+                patch["metadata"]["uid"] = rev_uid
+                self.w.patch_revision(ns, rev_name, patch)
         state["rolledBack"] = True
         save_state(self.path, state)
-        self.say("rolled back: the original DaemonSet owns its pods, added labels removed")
+        self.say("rolled back: the original DaemonSet owns its pods, added labels removed from pods and revisions")
         return state
 
     def _orphaned(self, ns: str, nm: str, gone_uid: str) -> Optional[str]:

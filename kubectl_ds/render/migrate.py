@@ -34,6 +34,7 @@ def _sel(selector) -> str:
 def _explain(step: str) -> str:
     return {"backup": "save the live DaemonSet in the state file (what --rollback re-creates)",
             "relabel-pods": "add the new selector's labels to every daemon pod",
+            "relabel-revisions": "add them to its ControllerRevisions too (the new DaemonSet adopts its history)",
             "orphan-delete": "delete the DaemonSet with propagationPolicy=Orphan (uid + resourceVersion preconditions)",
             "wait-orphaned": "wait until it is gone and the garbage collector released its pods",
             "create": "create the new DaemonSet, held (updateStrategy OnDelete: it replaces no pod yet)",

@@ -53,6 +53,13 @@ class Writer:
     def patch_pod(self, ns: str, name: str, patch: dict) -> Optional[dict]:
         return self._do(self.core.patch_namespaced_pod, "patch", "pods", ns, name, ns, patch)
 
+    def get_revision(self, ns: str, name: str) -> Optional[dict]:
+        return self._do(self.apps.read_namespaced_controller_revision, "get", "controllerrevisions", ns, name, ns)
+
+    def patch_revision(self, ns: str, name: str, patch: dict) -> Optional[dict]:
+        return self._do(self.apps.patch_namespaced_controller_revision, "patch", "controllerrevisions", ns, name,
+                        ns, patch)
+
     def patch_daemonset(self, ns: str, name: str, patch: dict) -> Optional[dict]:
         return self._do(self.apps.patch_namespaced_daemon_set, "patch", "daemonsets", ns, name, ns, patch)
 

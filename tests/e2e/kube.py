@@ -80,6 +80,9 @@ class Kube:
     def node(self, name: str) -> dict:
         return self._data(self.core.read_node(name, _preload_content=False))
 
+    def revisions(self, ns: str) -> List[dict]:
+        return self._data(self.apps.list_namespaced_controller_revision(ns, _preload_content=False))["items"]
+
     # --- waiting -----------------------------------------------------------------------
     def wait(self, what: str, check: Callable[[], object], watch_fn, timeout: float = 60, **watch_kwargs):
         """Re-check `check()` on every change that `watch_fn` reports, until it is truthy.

@@ -18,7 +18,7 @@ import pytest
 from tests.e2e.conftest import ds_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
-STEPS_BEFORE_ROLLOUT = ("backup", "relabel-pods", "orphan-delete", "wait-orphaned", "create", "verify-adoption",
+STEPS_BEFORE_ROLLOUT = ("backup", "relabel-pods", "relabel-revisions", "orphan-delete", "wait-orphaned", "create", "verify-adoption",
                         "release-rollout")
 
 
@@ -51,6 +51,15 @@ def _pods(kube, ns):
     return out
 
 
+def _revisions(kube, ns):
+    """{name: (controller uid, revision number, tier label)} of the namespace's ControllerRevisions."""
+    out = {}
+    for r in kube.revisions(ns):
+        ctl = [o["uid"] for o in r["metadata"].get("ownerReferences", []) if o.get("controller")]
+        out[r["metadata"]["name"]] = (ctl[0] if ctl else None, r["revision"], r["metadata"]["labels"].get("tier"))
+    return out
+
+
 def test_migration_keeps_every_pod(scenario, kube, kubeconfig, tmp_path):
     before = _agent(scenario, kube, nodes=12, template_labels={"tier": "node"})
     old_uid = kube.daemonset(scenario.namespace, "agent")["metadata"]["uid"]
@@ -69,6 +78,8 @@ def test_migration_keeps_every_pod(scenario, kube, kubeconfig, tmp_path):
 
 def test_migration_with_new_labels_rolls_under_max_unavailable(scenario, kube, kubeconfig, tmp_path):
     before = _agent(scenario, kube, nodes=6)
+    old_revisions = _revisions(kube, scenario.namespace)
+    assert len(old_revisions) == 1
     nodes = {v[1] for v in before.values()}
     gaps, stop = [], threading.Event()
 
@@ -96,6 +107,18 @@ def test_migration_with_new_labels_rolls_under_max_unavailable(scenario, kube, k
     gen = int(ds["metadata"]["annotations"]["deprecated.daemonset.template.generation"])
     assert gen >= 2, "the new DaemonSet must not share the old pods' pod-template-generation"
     assert ds["status"]["updatedNumberScheduled"] == 6
+    # the history went with it: the old revision (labelled) is the new DaemonSet's revision 1,
+    # its own template is revision 2, and nothing is left orphaned
+    revisions = _revisions(kube, scenario.namespace)
+    [old_name] = old_revisions
+    assert revisions[old_name] == (ds["metadata"]["uid"], 1, "node")
+    assert sorted(r[1] for r in revisions.values()) == [1, 2]
+    assert {r[0] for r in revisions.values()} == {ds["metadata"]["uid"]}
+    hist = subprocess.run([sys.executable, "-m", "kubectl_ds", "rollout", "history", "agent", "-n", scenario.namespace,
+                           "--kubeconfig", kubeconfig, "-o", "json"], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=60)
+    assert hist.returncode == 0, hist.stderr
+    assert [r["revision"] for r in json.loads(hist.stdout)["revisions"]] == [1, 2]
 
 
 @pytest.mark.parametrize("step", STEPS_BEFORE_ROLLOUT)
@@ -121,6 +144,7 @@ def test_killed_after_each_step_then_resume(scenario, kube, kubeconfig, tmp_path
 @pytest.mark.parametrize("step", STEPS_BEFORE_ROLLOUT)
 def test_killed_after_each_step_then_rollback(scenario, kube, kubeconfig, tmp_path, step):
     before = _agent(scenario, kube)   # template lacks tier=node: the migration adds the label to pods
+    old_revisions = _revisions(kube, scenario.namespace)
     code, out, err = _run(kubeconfig, tmp_path, "agent", "-n", scenario.namespace, "--selector",
                           "app=agent,tier=node", "--yes", "--no-rollout",
                           env_extra={"KUBECTL_DS_MIGRATE_EXIT_AFTER": step})
@@ -142,6 +166,13 @@ def test_killed_after_each_step_then_rollback(scenario, kube, kubeconfig, tmp_pa
         assert set(after) == set(before), f"pod uids changed (rolled back after {step})"
     kept = [p for p in kube.pods(scenario.namespace, "app=agent") if p["metadata"]["uid"] in before]
     assert all("tier" not in p["metadata"]["labels"] for p in kept), "the labels the migration added stayed"
+    # the original revision is back with the restored DaemonSet, without the added label (after
+    # create, the new DaemonSet's own revision, tier=node, is adopted by the restored one as well)
+    [old_name] = old_revisions
+    kube.wait(f"the restored DaemonSet to own its history (after {step})",
+              lambda: {r[0] for r in _revisions(kube, scenario.namespace).values()} == {ds["metadata"]["uid"]},
+              kube.apps.list_namespaced_controller_revision, 60, namespace=scenario.namespace)
+    assert _revisions(kube, scenario.namespace)[old_name][2] is None, "the label added to the old revision stayed"
 
 
 def test_preflight_refusals(scenario, kube, kubeconfig, tmp_path):

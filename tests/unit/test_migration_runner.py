@@ -43,6 +43,7 @@ class FakeCluster:
         self.journal = journal
         self.ds: Dict[str, dict] = {}
         self.pod: Dict[str, dict] = {}
+        self.rev: Dict[str, dict] = {}
         self.calls: List[Tuple] = []        # (verb, name, journal current, journal done, body)
         self.never_adopt = set()            # pod names the controller refuses to adopt
         self.fail_create_after_accepting = 0
@@ -70,22 +71,38 @@ class FakeCluster:
 
     def patch_pod(self, ns: str, name: str, patch: dict) -> Optional[dict]:
         self._record("patch_pod", name, patch)
-        pod = self.pod.get(name)
-        if pod is None:
+        return self._patch_labels(self.pod.get(name), ns, "pods", patch)
+
+    def revisions(self, ns: str, label_selector: Optional[str] = None) -> List[dict]:
+        assert ns == NS
+        reqs = parse_selector_string(label_selector) if label_selector else []
+        return [copy.deepcopy(r) for _, r in sorted(self.rev.items())
+                if match_selector_string(reqs, r["metadata"]["labels"])]
+
+    def get_revision(self, ns: str, name: str) -> Optional[dict]:
+        assert ns == NS
+        return copy.deepcopy(self.rev.get(name))
+
+    def patch_revision(self, ns: str, name: str, patch: dict) -> Optional[dict]:
+        self._record("patch_revision", name, patch)
+        return self._patch_labels(self.rev.get(name), ns, "controllerrevisions", patch)
+
+    def _patch_labels(self, obj: Optional[dict], ns: str, resource: str, patch: dict) -> Optional[dict]:
+        if obj is None:
             return None
         want_uid = patch.get("metadata", {}).get("uid")
-        if want_uid and want_uid != pod["metadata"]["uid"]:
-            raise Conflict(f"conflict: patch pods in {ns}: uid precondition failed")
+        if want_uid and want_uid != obj["metadata"]["uid"]:
+            raise Conflict(f"conflict: patch {resource} in {ns}: uid precondition failed")
         if self.fail_label_patches:
             self.fail_label_patches -= 1
-            raise DsError("cannot reach the apiserver during patch pods: connection reset")
+            raise DsError(f"cannot reach the apiserver during patch {resource}: connection reset")
         for k, v in (patch.get("metadata", {}).get("labels") or {}).items():
             if v is None:
-                pod["metadata"]["labels"].pop(k, None)
+                obj["metadata"]["labels"].pop(k, None)
             else:
-                pod["metadata"]["labels"][k] = v
-        self._bump(pod)
-        return copy.deepcopy(pod)
+                obj["metadata"]["labels"][k] = v
+        self._bump(obj)
+        return copy.deepcopy(obj)
 
     def patch_daemonset(self, ns: str, name: str, patch: dict) -> Optional[dict]:
         self._record("patch_daemonset", name, patch)
@@ -148,13 +165,13 @@ class FakeCluster:
         """One round of the garbage collector, then of the DaemonSet controller."""
         for name, ds in list(self.ds.items()):
             if ds["metadata"].get("deletionTimestamp"):
-                for pod in self.pod.values():
-                    refs = pod["metadata"].get("ownerReferences", [])
-                    pod["metadata"]["ownerReferences"] = [r for r in refs if r["uid"] != ds["metadata"]["uid"]]
+                for dep in list(self.pod.values()) + list(self.rev.values()):
+                    refs = dep["metadata"].get("ownerReferences", [])
+                    dep["metadata"]["ownerReferences"] = [r for r in refs if r["uid"] != ds["metadata"]["uid"]]
                 del self.ds[name]
         for ds in self.ds.values():
             sel, ds_uid = ds["spec"]["selector"], ds["metadata"]["uid"]
-            for pod in self.pod.values():
+            for pod in list(self.pod.values()) + list(self.rev.values()):
                 owner = controller_uid(pod)
                 matches = match_label_selector(sel, pod["metadata"]["labels"])
                 if owner == ds_uid and not matches:
@@ -192,6 +209,8 @@ def setup(tmp_path):
     cluster.ds["agent"] = copy.deepcopy(old)
     for p in pods:
         cluster.pod[p["metadata"]["name"]] = copy.deepcopy(p)
+    for rev in revisions_of(old):
+        cluster.rev[rev["metadata"]["name"]] = rev
     plan = M.plan(old, M.derive_manifest(old, NEW_SELECTOR), pods, [node(n) for n in NODES], [old])
     assert plan.ok and plan.add_labels == {"tier": "node"}
     state = R.new_state(plan, no_rollout=False)
@@ -202,6 +221,22 @@ def setup(tmp_path):
         return R.Runner(cluster, cluster, path, said.append, follow=follow, clock=cluster.clock, sleep=cluster.sleep)
     runner.said = said
     return cluster, state, path, runner
+
+
+def revisions_of(ds: dict) -> List[dict]:
+    """Two ControllerRevisions the DaemonSet owns (its template's labels plus the hash label)."""
+    out = []
+    for number, hash_ in ((1, "6d4cf56db6"), (2, ds["spec"]["template"]["metadata"].get("labels", {}).get(
+            "controller-revision-hash", "7b9f8c6d5"))):
+        out.append({"apiVersion": "apps/v1", "kind": "ControllerRevision", "revision": number,
+                    "metadata": {"name": f"{ds['metadata']['name']}-{hash_}", "namespace": NS, "uid": f"rev-uid-{number}",
+                                 "labels": {**ds["spec"]["template"]["metadata"]["labels"],
+                                            "controller-revision-hash": hash_},
+                                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet",
+                                                      "name": ds["metadata"]["name"], "uid": ds["metadata"]["uid"],
+                                                      "controller": True, "blockOwnerDeletion": True}]},
+                    "data": {"spec": {"template": ds["spec"]["template"]}}})
+    return out
 
 
 def on_disk(path: str) -> dict:
@@ -344,8 +379,8 @@ def test_run_journals_every_step_before_acting(setup, monkeypatch):
     want = []
     for i, step in enumerate(M.STEPS):
         want.append((step, M.STEPS[:i]))
-        if step == "create":
-            want.append((step, M.STEPS[:i]))        # the new uid is saved as soon as it is known
+        if step in ("create", "relabel-revisions"):
+            want.append((step, M.STEPS[:i]))        # the new uid / the revisions found, saved as soon as known
         want.append((None, M.STEPS[:i + 1]))
     assert journal == want
     assert final is state and on_disk(path) == json.loads(json.dumps(state))
@@ -356,9 +391,10 @@ def test_run_journals_every_step_before_acting(setup, monkeypatch):
     # every write happened while the journal on disk named its step
     assert [(v, cur, done) for v, _, cur, done, _ in cluster.writes()] == \
         [("patch_pod", "relabel-pods", M.STEPS[:1])] * 3 + \
-        [("delete_daemonset_orphan", "orphan-delete", M.STEPS[:2]),
-         ("create_daemonset", "create", M.STEPS[:4]),
-         ("patch_daemonset", "release-rollout", M.STEPS[:6])]
+        [("patch_revision", "relabel-revisions", M.STEPS[:2])] * 2 + \
+        [("delete_daemonset_orphan", "orphan-delete", M.STEPS[:3]),
+         ("create_daemonset", "create", M.STEPS[:5]),
+         ("patch_daemonset", "release-rollout", M.STEPS[:7])]
     assert followed == [(NS, "agent", "rollout")]
 
     # the outcome: the same pods, relabelled, owned by the new DaemonSet, which has the new selector
@@ -399,7 +435,7 @@ def test_run_skips_steps_already_done_on_resume(setup):
     cluster.create_daemonset, real_create = refuse, cluster.create_daemonset
     with pytest.raises(DsError, match="connection refused"):
         runner().run(state)
-    assert on_disk(path)["done"] == list(M.STEPS[:4]) and on_disk(path)["current"] == "create"
+    assert on_disk(path)["done"] == list(M.STEPS[:5]) and on_disk(path)["current"] == "create"
     cluster.create_daemonset = real_create
     cluster.calls.clear()
 
@@ -408,7 +444,7 @@ def test_run_skips_steps_already_done_on_resume(setup):
     assert [c[0] for c in cluster.writes()] == ["create_daemonset", "patch_daemonset"]
     assert resumed["done"] == list(M.STEPS) and resumed["current"] is None
     started = [s for s, e, _ in resumed["log"] if e == "started"]
-    assert started == list(M.STEPS[:4]) + ["create"] + list(M.STEPS[4:])
+    assert started == list(M.STEPS[:5]) + ["create"] + list(M.STEPS[5:])
 
     cluster.calls.clear()
     runner().run(resumed)                      # resuming a finished migration changes nothing
@@ -435,7 +471,7 @@ def test_resume_after_a_kill_between_create_and_journaling_reuses_the_new_daemon
 def test_create_refuses_a_different_daemonset_that_appeared_meanwhile(setup):
     cluster, state, _, runner = setup
     # the journal of a migration that got as far as wait-orphaned ...
-    state["done"] = list(M.STEPS[:4])
+    state["done"] = list(M.STEPS[:5])
     del cluster.ds["agent"]
     for pod in cluster.pod.values():
         pod["metadata"]["labels"]["tier"] = "node"
@@ -482,7 +518,7 @@ def test_orphan_delete_refuses_when_the_daemonset_changed_since_the_plan(setup):
     assert cluster.writes("delete_daemonset_orphan") == [] and cluster.writes("create_daemonset") == []
     ds = cluster.ds["agent"]
     assert ds["metadata"]["uid"] == state["oldUid"] and "deletionTimestamp" not in ds["metadata"]
-    assert on_disk(path)["done"] == list(M.STEPS[:2]) and on_disk(path)["current"] == "orphan-delete"
+    assert on_disk(path)["done"] == list(M.STEPS[:3]) and on_disk(path)["current"] == "orphan-delete"
     assert owners(cluster) == {state["oldUid"]}
 
 
@@ -588,7 +624,9 @@ def test_rollback_when_the_original_was_never_deleted_only_removes_the_added_lab
     done = runner().rollback(R.load_state(path))
     assert [(c[0], c[1], c[4]) for c in cluster.writes()] == [
         ("patch_pod", "agent-n1", {"metadata": {"labels": {"tier": None}}}),
-        ("patch_pod", "agent-n2", {"metadata": {"labels": {"tier": None}}})]
+        ("patch_pod", "agent-n2", {"metadata": {"labels": {"tier": None}}}),
+        ("patch_revision", "agent-6d4cf56db6", {"metadata": {"labels": {"tier": None}, "uid": "rev-uid-1"}}),
+        ("patch_revision", "agent-7b9f8c6d5", {"metadata": {"labels": {"tier": None}, "uid": "rev-uid-2"}})]
     assert labels_of(cluster) == dict(original, **{"agent-n3": dict(original["agent-n3"], tier="edge")})
     assert cluster.ds["agent"]["metadata"]["uid"] == state["oldUid"]
     assert done["rolledBack"] is True and on_disk(path)["rolledBack"] is True
@@ -605,7 +643,7 @@ def test_rollback_after_create_restores_the_original_and_keeps_every_pod(setup):
 
     runner().rollback(state)
     verbs = [c[0] for c in cluster.writes()]
-    assert verbs == ["delete_daemonset_orphan", "create_daemonset", "patch_pod", "patch_pod", "patch_pod"]
+    assert verbs == ["delete_daemonset_orphan", "create_daemonset"] + ["patch_pod"] * 3 + ["patch_revision"] * 2
     [(_, _, _, _, delete)] = cluster.writes("delete_daemonset_orphan")
     assert delete == {"uid": new_uid, "resourceVersion": new_rv}
     [(_, _, _, _, body)] = cluster.writes("create_daemonset")
@@ -616,6 +654,9 @@ def test_rollback_after_create_restores_the_original_and_keeps_every_pod(setup):
     assert pod_uids(cluster) == before and owners(cluster) == {state["restoredUid"]}
     assert labels_of(cluster) == original
     assert on_disk(path)["rolledBack"] is True
+    # the revisions went with the new DaemonSet and came back to the restored original, unlabelled
+    assert {n: (controller_uid(r), r["metadata"]["labels"].get("tier")) for n, r in cluster.rev.items()} == \
+        {"agent-6d4cf56db6": (state["restoredUid"], None), "agent-7b9f8c6d5": (state["restoredUid"], None)}
 
 
 def test_rollback_after_the_orphan_delete_but_before_create(setup):
@@ -632,7 +673,7 @@ def test_rollback_after_the_orphan_delete_but_before_create(setup):
     cluster.calls.clear()
 
     runner().rollback(R.load_state(path))
-    assert [c[0] for c in cluster.writes()] == ["create_daemonset"] + ["patch_pod"] * 3
+    assert [c[0] for c in cluster.writes()] == ["create_daemonset"] + ["patch_pod"] * 3 + ["patch_revision"] * 2
     assert cluster.ds["agent"]["spec"]["selector"] == {"matchLabels": {"app": "agent"}}
     assert pod_uids(cluster) == before and owners(cluster) == {cluster.ds["agent"]["metadata"]["uid"]}
     assert all("tier" not in lbl for lbl in labels_of(cluster).values())
@@ -653,7 +694,7 @@ def test_rollback_while_the_original_is_still_being_deleted_waits_for_it(setup):
     cluster.calls.clear()
 
     runner().rollback(R.load_state(path))
-    assert [c[0] for c in cluster.writes()] == ["create_daemonset"] + ["patch_pod"] * 3
+    assert [c[0] for c in cluster.writes()] == ["create_daemonset"] + ["patch_pod"] * 3 + ["patch_revision"] * 2
     restored = cluster.ds["agent"]["metadata"]["uid"]
     assert restored != state["oldUid"] and owners(cluster) == {restored} and pod_uids(cluster) == before
 
@@ -693,7 +734,7 @@ def test_rollback_interrupted_after_restoring_resumes_without_replacing_the_rest
     cluster.calls.clear()
 
     runner().rollback(R.load_state(path))
-    assert [c[0] for c in cluster.writes()] == ["patch_pod"] * 3
+    assert [c[0] for c in cluster.writes()] == ["patch_pod"] * 3 + ["patch_revision"] * 2
     assert cluster.ds["agent"]["metadata"]["uid"] == restored_uid
     assert pod_uids(cluster) == before and labels_of(cluster) == original
     assert owners(cluster) == {restored_uid}
@@ -712,7 +753,7 @@ def test_rollback_interrupted_before_saving_the_restored_uid_keeps_the_restored_
     cluster.calls.clear()
 
     runner().rollback(R.load_state(path))
-    assert [c[0] for c in cluster.writes()] == ["patch_pod"] * 3
+    assert [c[0] for c in cluster.writes()] == ["patch_pod"] * 3 + ["patch_revision"] * 2
     assert cluster.ds["agent"]["metadata"]["uid"] == restored_uid == on_disk(path)["restoredUid"]
     assert pod_uids(cluster) == before and labels_of(cluster) == original and owners(cluster) == {restored_uid}
 
@@ -724,3 +765,60 @@ def test_run_on_a_rolled_back_state_raises(setup):
     with pytest.raises(DsError, match="this migration was rolled back; plan a new one"):
         runner().run(R.load_state(path))
     assert cluster.writes() == []
+
+
+# --- relabel-revisions --------------------------------------------------------------------------
+
+def test_the_new_daemonset_adopts_the_old_revisions(setup):
+    cluster, state, path, runner = setup
+    runner().run(dict(state, noRollout=True))
+    new_uid = on_disk(path)["newUid"]
+    assert on_disk(path)["revisions"] == [["agent-6d4cf56db6", "rev-uid-1"], ["agent-7b9f8c6d5", "rev-uid-2"]]
+    assert {n: (controller_uid(r), r["metadata"]["labels"]["tier"]) for n, r in cluster.rev.items()} == \
+        {"agent-6d4cf56db6": (new_uid, "node"), "agent-7b9f8c6d5": (new_uid, "node")}
+    for _, _, _, _, body in cluster.writes("patch_revision"):
+        assert body["metadata"]["uid"].startswith("rev-uid-")      # the same revision, not a namesake
+
+
+def test_revisions_that_cannot_take_the_labels_or_are_not_the_old_daemonset_s_are_left_alone(setup):
+    cluster, state, path, runner = setup
+    cluster.rev["agent-6d4cf56db6"]["metadata"]["labels"]["tier"] = "edge"       # would need overwriting
+    other = copy.deepcopy(cluster.rev["agent-7b9f8c6d5"])
+    other["metadata"].update(name="other-1", uid="rev-uid-other")
+    other["metadata"]["ownerReferences"][0].update(uid="someone-else", name="other")
+    cluster.rev["other-1"] = other
+    runner().run(dict(state, noRollout=True))
+    assert on_disk(path)["revisions"] == [["agent-7b9f8c6d5", "rev-uid-2"]]
+    assert [c[1] for c in cluster.writes("patch_revision")] == ["agent-7b9f8c6d5"]
+    assert cluster.rev["agent-6d4cf56db6"]["metadata"]["labels"]["tier"] == "edge"
+    assert cluster.rev["other-1"]["metadata"]["labels"] == other["metadata"]["labels"]
+
+
+def test_a_revision_pruned_before_its_patch_is_skipped(setup):
+    cluster, state, path, runner = setup
+    real_get = cluster.get_revision
+
+    def pruned(ns, name):      # the controller's history limit deleted it after it was listed
+        return None if name == "agent-6d4cf56db6" else real_get(ns, name)
+    cluster.get_revision = pruned
+    runner().run(dict(state, noRollout=True))
+    assert [c[1] for c in cluster.writes("patch_revision")] == ["agent-7b9f8c6d5"]
+
+
+def test_resuming_a_journal_from_before_this_step_finds_the_orphaned_revisions(setup):
+    """A journal written by a version without relabel-revisions, killed after wait-orphaned:
+    the old DaemonSet is gone, its revisions are orphans of its selector."""
+    cluster, state, path, runner = setup
+    legacy = [s for s in M.STEPS if s != "relabel-revisions"]
+    state["done"] = legacy[:4]
+    del state["revisions"]
+    R.save_state(path, state)
+    del cluster.ds["agent"]
+    for obj in list(cluster.pod.values()) + list(cluster.rev.values()):
+        obj["metadata"]["ownerReferences"] = []
+        if obj in cluster.pod.values():
+            obj["metadata"]["labels"]["tier"] = "node"
+    runner().run(R.load_state(path))
+    new_uid = on_disk(path)["newUid"]
+    assert {controller_uid(r) for r in cluster.rev.values()} == {new_uid}
+    assert sorted(on_disk(path)["done"]) == sorted(M.STEPS)

@@ -97,4 +97,5 @@ def _message(err) -> str:
 
 NEEDED = (("get", "daemonsets", "apps"), ("create", "daemonsets", "apps"), ("delete", "daemonsets", "apps"),
           ("patch", "daemonsets", "apps"),
-          ("list", "pods", ""), ("patch", "pods", ""), ("list", "controllerrevisions", "apps"))
+          ("list", "pods", ""), ("patch", "pods", ""), ("list", "controllerrevisions", "apps"),
+          ("get", "controllerrevisions", "apps"), ("patch", "controllerrevisions", "apps"))

@@ -119,12 +119,19 @@ def derive_manifest(old: Mapping, new_selector: Mapping) -> dict:
 def labels_to_satisfy(selector: Mapping, current: Mapping[str, str]) -> Optional[Dict[str, str]]:
     """Labels to ADD so `current` matches `selector`; None when only removing labels would do."""
     add: Dict[str, str] = {}
-    for key, op, values in sel.label_selector_requirements(selector) or ():
+    reqs = sel.label_selector_requirements(selector) or ()
+    for key, op, values in reqs:
         have = current.get(key, add.get(key))
         if sel.requirement_matches(key, op, values, {**current, **add}):
             continue
         if op == "In":
-            add[key] = values[0]
+            # the first value every requirement on this key accepts (`In (a,b)` with `NotIn (a)`: b)
+            same_key = [r for r in reqs if r[0] == key]
+            fits = [v for v in values
+                    if all(sel.requirement_matches(k, o, vs, {**current, **add, key: v}) for k, o, vs in same_key)]
+            if not fits:
+                return None
+            add[key] = fits[0]
         elif op == "Exists":
             add[key] = ""
         elif op == "NotIn" and have is None:

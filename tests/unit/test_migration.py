@@ -119,10 +119,17 @@ def test_selector_from_string_malformed(text):
     ({"matchExpressions": [{"key": "legacy", "operator": "DoesNotExist"}]}, {"legacy": "true"}, None),
     ({"matchLabels": {"tier": "node"},
       "matchExpressions": [{"key": "legacy", "operator": "DoesNotExist"}]}, {"legacy": ""}, None),
+    ({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["edge", "node"]},
+                           {"key": "tier", "operator": "NotIn", "values": ["edge"]}]}, {}, {"tier": "node"}),
+    ({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["edge"]},
+                           {"key": "tier", "operator": "In", "values": ["edge", "node"]}]}, {}, {"tier": "node"}),
+    ({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["edge"]},
+                           {"key": "tier", "operator": "NotIn", "values": ["edge"]}]}, {}, None),
 ], ids=["in-adds-value", "in-adds-first-value", "exists-adds-empty", "satisfied-equality", "satisfied-in",
         "satisfied-exists", "notin-absent-key", "notin-other-value", "does-not-exist-absent",
         "several-at-once", "notin-present-value-needs-removal", "does-not-exist-present-needs-removal",
-        "one-unsatisfiable-spoils-all"])
+        "one-unsatisfiable-spoils-all", "in-skips-a-value-notin-excludes", "notin-before-in",
+        "in-and-notin-contradict"])
 def test_labels_to_satisfy(selector, current, want):
     before = dict(current)
     got = M.labels_to_satisfy(selector, current)

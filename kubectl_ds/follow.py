@@ -12,14 +12,28 @@ import queue
 import threading
 from typing import Callable, Dict, List, Optional
 
-from kubectl_ds.core.objects import get_in, labels, uid
+from kubectl_ds.core.objects import get_in, labels, name, namespace, uid
 from kubectl_ds.core.revisions import HASH_LABEL
-from kubectl_ds.core.rollout import DONE, STUCK, RolloutStatus, judge, progress
+from kubectl_ds.core.rollout import DONE, MISSING, STUCK, RolloutStatus, judge, pending_targets, progress
 from kubectl_ds.core.selectors import label_selector_string
 from kubectl_ds.errors import DsError, NotFound
 from kubectl_ds.source.watch import monotonic, wait_event
 
 EVENTS_EVERY = 5.0   # seconds between event re-reads for Pending pods
+MAX_PENDING_NODES = 20   # nodes whose pods are read to explain a Pending daemon pod
+
+
+def rollout_events(source, ds: dict) -> List[dict]:
+    """The namespace's Pod events (scheduling) and the DaemonSet's own (FailedCreate)."""
+    ns = namespace(ds)
+    return source.events(ns, "involvedObject.kind=Pod") + \
+        source.events(ns, f"involvedObject.kind=DaemonSet,involvedObject.name={name(ds)}")
+
+
+def pods_on_nodes(source, ds: dict, pods: List[dict]) -> Dict[str, List[dict]]:
+    """Every pod bound to each node a daemon pod waits for (its cpu, memory, host ports)."""
+    return {n: source.pods(None, field_selector=f"spec.nodeName={n}")
+            for n in pending_targets(ds, pods)[:MAX_PENDING_NODES]}
 
 
 class Follower:
@@ -44,6 +58,7 @@ class Follower:
         self.nodes: Dict[str, dict] = {uid(n): n for n in nodes}
         self.revisions = src.revisions(ns, label_selector=sel)
         self.events: List[dict] = []
+        self.node_pods: Dict[str, List[dict]] = {}
         self.events_at = -EVENTS_EVERY
         q: "queue.Queue" = queue.Queue()
         stop = threading.Event()
@@ -87,15 +102,19 @@ class Follower:
                 item = wait_event(q, 0) if not q.empty() else None
 
     def _look(self) -> RolloutStatus:
-        status = progress(self.ds, list(self.pods.values()), list(self.nodes.values()), self.revisions,
-                          self.events, self.clock())
+        pods = list(self.pods.values())
+        status = progress(self.ds, pods, list(self.nodes.values()), self.revisions, self.events, self.clock(),
+                          self.node_pods)
+        # something only events or other pods can explain: a Pending pod, a node without one
         if any(c.type in ("FailedScheduling", "InsufficientResource", "HostPortConflict") for c in status.culprits) \
-                or any(not get_in(p, "spec", "nodeName") for p in self.pods.values()):
+                or any(not get_in(p, "spec", "nodeName") for p in pods) \
+                or any(n.state == MISSING and not n.pod for n in status.nodes):
             if monotonic() - self.events_at >= EVENTS_EVERY:
                 self.events_at = monotonic()
-                self.events = self.source.events(self.namespace, "involvedObject.kind=Pod")
-                status = progress(self.ds, list(self.pods.values()), list(self.nodes.values()), self.revisions,
-                                  self.events, self.clock())
+                self.events = rollout_events(self.source, self.ds)
+                self.node_pods = pods_on_nodes(self.source, self.ds, pods)
+                status = progress(self.ds, pods, list(self.nodes.values()), self.revisions, self.events,
+                                  self.clock(), self.node_pods)
         return status
 
     def _apply(self, item) -> None:

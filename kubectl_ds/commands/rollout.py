@@ -11,6 +11,7 @@ import click
 from kubectl_ds.commands.common import color, echo, env_of, find_daemonset, open_source
 from kubectl_ds.core.objects import namespace
 from kubectl_ds.core.rollout import Revision, history as revision_history, progress
+from kubectl_ds.follow import Follower, pods_on_nodes, rollout_events
 from kubectl_ds.core.selectors import label_selector_string
 from kubectl_ds.errors import DsError, ExitCode
 from kubectl_ds.options import global_options, pop_options
@@ -82,14 +83,13 @@ def status(ctx, ds_name, follow, timeout, progress_deadline, **kwargs):
         ds = find_daemonset(source, opts, ds_name)
         sel = label_selector_string(ds["spec"].get("selector"))
         ns = namespace(ds)
-        result = progress(ds, source.pods(ns, label_selector=sel), source.nodes(),
-                          source.revisions(ns, label_selector=sel),
-                          source.events(ns, "involvedObject.kind=Pod"), env_of(ctx).clock())
+        pods = source.pods(ns, label_selector=sel)
+        result = progress(ds, pods, source.nodes(), source.revisions(ns, label_selector=sel),
+                          rollout_events(source, ds), env_of(ctx).clock(), pods_on_nodes(source, ds, pods))
         echo(ctx, render(result, opts.output, color(ctx)))
         if not result.done:
             ctx.exit(ExitCode.BAD_NEWS)
         return
-    from kubectl_ds.follow import Follower
     ds = find_daemonset(source, opts, ds_name)
     printer = _LivePrinter(opts.output, env_of(ctx).use_color())
     follower = Follower(source, namespace(ds), ds_name, env_of(ctx).clock, deadline_s, timeout_s,

@@ -22,7 +22,7 @@ from kubectl_ds.core import selectors as sel
 from kubectl_ds.core.eligibility import evaluate
 from kubectl_ds.core.objects import get_in, labels, name, namespace, uid
 from kubectl_ds.core.revisions import (GENERATION_LABEL, TEMPLATE_GENERATION_ANNOTATION, is_daemon_pod,
-                                       template_generation)
+                                       target_node, template_generation)
 from kubectl_ds.core.rollout import budgets
 
 STEPS = ("backup", "relabel-pods", "relabel-revisions", "orphan-delete", "wait-orphaned", "create", "verify-adoption",
@@ -56,6 +56,9 @@ class Plan:
     nodes_gained: Tuple[str, ...]
     nodes_lost: Tuple[str, ...]
     refusals: Tuple[Refusal, ...] = ()
+    # nodes whose handed-over pod runs although the new DaemonSet does not qualify the node
+    # (misscheduled): a rolling update deletes such a pod and creates none there
+    nodes_stranded: Tuple[str, ...] = ()
     warnings: Tuple[str, ...] = ()
     steps: Tuple[str, ...] = STEPS
 
@@ -206,6 +209,17 @@ def plan(old: Mapping, new_manifest: Mapping, pods: Sequence[Mapping], nodes: Se
     if lost:
         warnings.append(f"{len(lost)} node(s) run the agent now but would not under the new DaemonSet: "
                         f"{', '.join(lost[:10])}")
+    stranded = []
+    rolls = changed and get_in(new, "spec", "updateStrategy", "type", default="RollingUpdate") != "OnDelete"
+    if rolls and valid:
+        node_by_name = {name(n): n for n in nodes}
+        on = {target_node(p) for p in mine} & set(node_by_name)
+        stranded = sorted(n for n in on if n not in lost and not evaluate(node_by_name[n], new).should_run)
+    if stranded:
+        warnings.append(f"{len(stranded)} node(s) run a pod although the DaemonSet does not qualify them "
+                        "(misscheduled, e.g. a NoSchedule taint added after placement): the rolling update "
+                        + ("cannot replace it there" if ms else "deletes it and creates none there, so they "
+                           "lose the agent") + f": {', '.join(stranded[:10])}")
     if not mine:
         warnings.append("the DaemonSet has no pods: nothing to hand over")
     return Plan(namespace=namespace(old), name=name(old), old_uid=uid(old),
@@ -214,7 +228,8 @@ def plan(old: Mapping, new_manifest: Mapping, pods: Sequence[Mapping], nodes: Se
                 old_selector=copy.deepcopy(dict(old_sel)), new_selector=copy.deepcopy(dict(new_sel or {})),
                 backup=clean(old), new_manifest=new, add_labels=add,
                 pods=tuple((name(p), uid(p)) for p in mine), template_changed=changed, pace=pace,
-                nodes_gained=tuple(gained), nodes_lost=tuple(lost), refusals=tuple(refusals),
+                nodes_gained=tuple(gained), nodes_lost=tuple(lost), nodes_stranded=tuple(stranded),
+                refusals=tuple(refusals),
                 warnings=tuple(warnings))
 
 
@@ -321,5 +336,6 @@ def plan_document(p: Plan) -> dict:
             "newSelector": p.new_selector, "addLabels": dict(p.add_labels),
             "pods": [{"name": n, "uid": u} for n, u in p.pods], "templateChanged": p.template_changed,
             "pace": p.pace, "nodesGained": list(p.nodes_gained), "nodesLost": list(p.nodes_lost),
+            "nodesStranded": list(p.nodes_stranded),
             "steps": list(p.steps), "refusals": [{"code": r.code, "message": r.message} for r in p.refusals],
             "warnings": list(p.warnings), "newManifest": p.new_manifest}

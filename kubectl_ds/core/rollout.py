@@ -15,10 +15,10 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from kubectl_ds.core import podstate
 from kubectl_ds.core.coverage import diff as coverage
-from kubectl_ds.core.objects import condition, deleting, get_in, labels, name, namespace
+from kubectl_ds.core.objects import condition, deleting, get_in, labels, name, namespace, uid
 from kubectl_ds.core.results import Reason
 from kubectl_ds.core.revisions import (GENERATION_LABEL, HASH_LABEL, allows_surge, current_hash, is_available,
-                                       owned_revisions, pods_by_node, template_generation)
+                                       owned_revisions, parse_time, pods_by_node, template_generation)
 
 UPDATED, UPDATING, OUTDATED, MISSING = "Updated", "Updating", "Outdated", "Missing"
 DONE, PROGRESSING, STUCK, WAITING = "Done", "Progressing", "Stuck", "Waiting"
@@ -34,6 +34,7 @@ class NodeProgress:
     available: bool
     pod: str                   # the pod that matters on this node (the new one while updating)
     problems: Tuple[Reason, ...] = ()
+    old_pod: str = ""          # while updating: the old pod still there (what `available` may rest on)
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,15 @@ def budgets(ds: Mapping, desired: int) -> Tuple[int, int]:
 
 
 def progress(ds: Mapping, pods: Sequence[Mapping], nodes: Sequence[Mapping], revisions: Sequence[Mapping],
-             events: Sequence[Mapping], now: datetime) -> RolloutStatus:
-    """One look at a rollout: kubectl's verdict, and the pods' own account of it, node by node."""
+             events: Sequence[Mapping], now: datetime,
+             node_pods: Optional[Mapping[str, Sequence[Mapping]]] = None) -> RolloutStatus:
+    """One look at a rollout: kubectl's verdict, and the pods' own account of it, node by node.
+
+    `pods` are the DaemonSet's (its selector); `node_pods` maps a node to every pod bound to it (all
+    namespaces), for the nodes of pending_targets(): a Pending pod's resources and host ports are
+    judged against them. Without them a node is judged on the DaemonSet's own pods only.
+    `events` are the namespace's Pod events and the DaemonSet's own (FailedCreate).
+    """
     by_node = pods_by_node(ds, pods)
     cov = coverage(ds, nodes, pods, revisions, now, by_node)
     cur = current_hash(ds, revisions)
@@ -131,7 +139,9 @@ def progress(ds: Mapping, pods: Sequence[Mapping], nodes: Sequence[Mapping], rev
         bound.setdefault(get_in(p, "spec", "nodeName", default=""), []).append(p)
     for node_name in sorted(desired):
         node = node_by_name[node_name]
-        row, problems = _node_progress(node, by_node.get(node_name, []), bound.get(node_name, []), events, cur,
+        others = (node_pods or {}).get(node_name)
+        row, problems = _node_progress(node, by_node.get(node_name, []),
+                                       bound.get(node_name, []) if others is None else others, events, cur,
                                        tgen, mrs, now)
         rows.append(row)
         culprits += problems
@@ -147,6 +157,16 @@ def progress(ds: Mapping, pods: Sequence[Mapping], nodes: Sequence[Mapping], rev
     if trap:
         warnings.append(f"{len(trap)} pod(s) carry the current pod-template-generation but an old revision: "
                         "the controller counts them as updated and will never replace them")
+    culprits += _failed_create(ds, rows, events, now)
+    stranded = [] if _strategy(ds) != "RollingUpdate" or not cur else sorted(
+        n for n in by_node if n not in desired and n in node_by_name
+        and any(labels(p).get(HASH_LABEL) != cur for p in by_node[n] if not deleting(p)))
+    if stranded:
+        what = ("the rolling update cannot replace it there" if surge else
+                "the rolling update deletes it and does not replace it, so these nodes lose the agent")
+        warnings.append(f"{len(stranded)} node(s) still run an outdated pod although the DaemonSet no longer "
+                        f"qualifies them (misscheduled, e.g. a NoSchedule taint added after placement): {what}: "
+                        + ", ".join(stranded[:10]) + (" ..." if len(stranded) > 10 else ""))
     if cov.status_stale and cov.generation_observed:
         warnings.append("the DaemonSet's status disagrees with its pods (stale status)")
     message, kdone = kubectl_status(ds)
@@ -193,7 +213,7 @@ def _node_progress(node, on_node, all_pods, events, cur, tgen, mrs, now):
         if old and avail:
             state = UPDATING  # surge: the old pod goes next
         return NodeProgress(node_name, state, avail or any(is_available(p, mrs, now) for p in old),
-                            name(pod), tuple(problems)), problems
+                            name(pod), tuple(problems), name(old[0]) if old else ""), problems
     pod = old[0]
     avail = is_available(pod, mrs, now)
     problems = []
@@ -206,6 +226,43 @@ def _node_progress(node, on_node, all_pods, events, cur, tgen, mrs, now):
     if not cur:
         return NodeProgress(node_name, UPDATED if avail else UPDATING, avail, name(pod), ()), []
     return NodeProgress(node_name, OUTDATED, avail, name(pod), tuple(problems)), problems
+
+
+def pending_targets(ds: Mapping, pods: Sequence[Mapping]) -> List[str]:
+    """Nodes a daemon pod waits to be scheduled on: what progress() needs node_pods for."""
+    return sorted({n for n, lst in pods_by_node(ds, pods).items()
+                   if any(not get_in(p, "spec", "nodeName") and not deleting(p) for p in lst)})
+
+
+# seconds: an older FailedCreate no longer explains a gap (the controller retries with a backoff of up to
+# ~17 minutes, each retry refreshing the event; the apiserver keeps events for an hour)
+FAILED_CREATE_WINDOW = 3600
+
+
+def _failed_create(ds: Mapping, rows: Sequence[NodeProgress], events: Sequence[Mapping],
+                   now: datetime) -> List[Reason]:
+    """Nodes without a pod while the controller reports FailedCreate (a quota, an admission webhook,
+    a PodSecurity rejection): the pod was never created, so no pod event can say why."""
+    missing = [r.node for r in rows if r.state == MISSING and not r.pod]
+    if not missing:
+        return []
+    latest, latest_at = None, None
+    for ev in events:
+        obj = ev.get("involvedObject") or {}
+        if ev.get("reason") != "FailedCreate" or obj.get("kind") != "DaemonSet" or \
+                (obj.get("uid") or uid(ds)) != uid(ds) or obj.get("name") != name(ds):
+            continue
+        at = parse_time(ev.get("lastTimestamp") or get_in(ev, "series", "lastObservedTime") or ev.get("eventTime")
+                        or get_in(ev, "metadata", "creationTimestamp", default=""))
+        if at is None or (now - at).total_seconds() > FAILED_CREATE_WINDOW:
+            continue
+        if latest_at is None or at > latest_at:
+            latest, latest_at = ev, at
+    if latest is None:
+        return []
+    return [Reason("FailedCreate", f"{len(missing)} node(s) have no pod ({', '.join(missing[:5])}"
+                   f"{' ...' if len(missing) > 5 else ''}): the controller cannot create it: {latest.get('message', '')}",
+                   {"nodes": missing, "message": latest.get("message", "")})]
 
 
 def _held(node_name: str, on_node: List[Mapping], mrs: int, now: datetime) -> Optional[NodeProgress]:

@@ -12,7 +12,9 @@ def plan_text(p: Plan, wide: bool, color: bool) -> str:
            f"  pods handed over: {len(p.pods)} (labels added: "
            f"{', '.join(f'{k}={v}' for k, v in p.add_labels.items()) or 'none needed'})",
            f"  {p.pace}",
-           f"  coverage: {len(p.nodes_gained)} node(s) gained, {len(p.nodes_lost)} lost"]
+           f"  coverage: {len(p.nodes_gained)} node(s) gained, {len(p.nodes_lost)} lost"
+           + (f"; {len(p.nodes_stranded)} misscheduled pod(s) not replaced by the rolling update"
+              if p.nodes_stranded else "")]
     if wide:
         out += [f"    gained: {', '.join(p.nodes_gained) or '-'}", f"    lost:   {', '.join(p.nodes_lost) or '-'}"]
     out += [f"  warning: {w}" for w in p.warnings]

@@ -18,7 +18,8 @@ def rollout_document(s: RolloutStatus) -> dict:
             "kubectl": {"message": s.kubectl_message, "done": s.kubectl_done},
             "sinceProgressSeconds": None if s.since_progress is None else round(s.since_progress, 1),
             "nodes": [{"node": n.node, "state": n.state, "available": n.available, "pod": n.pod or None,
-                       "problems": [p.to_dict() for p in n.problems]} for n in s.nodes],
+                       "oldPod": n.old_pod or None, "problems": [p.to_dict() for p in n.problems]}
+                      for n in s.nodes],
             "culprits": [c.to_dict() for c in s.culprits], "warnings": list(s.warnings)}
 
 
@@ -94,7 +95,8 @@ def rollout_text(s: RolloutStatus, wide: bool, color: bool) -> str:
     counts = node_counts(s.nodes)
     if counts:
         out.append("nodes: " + ", ".join(f"{v} {k.lower()}" for k, v in sorted(counts.items())))
-    rows = [[n.node, n.state, "yes" if n.available else "no", n.pod or "-",
+    rows = [[n.node, n.state, "yes" if n.available else "no",
+             (n.pod or "-") + (f" (old {n.old_pod} still there)" if n.old_pod else ""),
              ",".join(p.type for p in n.problems) or "-"] for n in s.nodes if wide or n.state != UPDATED]
     if rows:
         out += ["", table(rows, ("NODE", "STATE", "AVAILABLE", "POD", "PROBLEMS"))]

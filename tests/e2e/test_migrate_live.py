@@ -280,3 +280,24 @@ def test_apiserver_restart_mid_migration(scenario, kube, kubeconfig, tmp_path):
     after = _pods(kube, scenario.namespace)
     assert {v[1] for v in after.values()} == {v[1] for v in before.values()}
     assert {v[2] for v in after.values()} == {ds["metadata"]["uid"]}
+
+
+def test_plan_warns_of_misscheduled_pods_the_rolling_update_deletes(scenario, kube, kubeconfig, tmp_path):
+    """A NoSchedule taint added after placement leaves the pod running (misscheduled). When the
+    migration changes the template, the real controller's rolling update deletes that outdated pod
+    and creates none on the node: the plan must say so, and it must be what happens."""
+    before = _agent(scenario, kube, nodes=3)
+    tainted = sorted(v[1] for v in before.values())[-1]
+    kube.patch_node(tainted, {"spec": {"taints": [{"key": "team", "value": "a", "effect": "NoSchedule"}]}})
+    code, out, err = _run(kubeconfig, tmp_path, "agent", "-n", scenario.namespace, "--selector",
+                          "app=agent,tier=node", "--dry-run", "-o", "json")
+    assert code == 0, out + err
+    assert json.loads(out)["nodesStranded"] == [tainted]
+    code, out, err = _run(kubeconfig, tmp_path, "agent", "-n", scenario.namespace, "--selector",
+                          "app=agent,tier=node", "--yes", "--timeout", "120s")
+    assert code == 0, out + err
+    assert f"the rolling update deletes it and creates none there, so they lose the agent: {tainted}" in out
+    kube.wait_settled(scenario.namespace, "agent")
+    after = _pods(kube, scenario.namespace)
+    assert tainted not in {v[1] for v in after.values()}
+    assert {v[1] for v in after.values()} == {v[1] for v in before.values()} - {tainted}

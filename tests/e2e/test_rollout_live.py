@@ -178,3 +178,40 @@ def test_history_after_three_template_changes(scenario, kube, live):
     assert "-  - image: registry.example/agent:2.0" in text and "+  - image: registry.example/agent:3.0" in text
     assert live("rollout", "history", "agent", "-n", scenario.namespace, "--revision", "9", expect=2).stderr == \
         "error: unable to find the specified revision 9\n"
+
+
+def test_rollout_names_a_quota_that_stops_pods_being_created(scenario, kube, live):
+    """No pod, so no pod event: the controller's FailedCreate on the DaemonSet is the only trace."""
+    _five_nodes(scenario, 3)
+    kube.core.create_namespaced_resource_quota(scenario.namespace, {
+        "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "pods"}, "spec": {"hard": {"pods": "1"}}})
+    scenario.daemonset(ds_manifest("agent"))
+    kube.wait("a FailedCreate event", lambda: any(
+        e.reason == "FailedCreate" for e in kube.core.list_namespaced_event(scenario.namespace).items),
+        kube.core.list_namespaced_event, 60, namespace=scenario.namespace)
+    doc = live("rollout", "agent", "-n", scenario.namespace, "--no-follow", "-o", "json", expect=1).json()
+    [fc] = [c for c in doc["culprits"] if c["type"] == "FailedCreate"]
+    assert "exceeded quota" in fc["message"] and len(fc["nodes"]) == 2, fc
+
+
+def test_rollout_judges_a_pending_pod_against_the_other_pods_on_its_node(scenario, kube, live):
+    """The DaemonSet's pods are not the node's only pods: a hog in another namespace leaves too
+    little cpu, and the rollout must say so (it used to compute the node as empty)."""
+    small = scenario.node("small", cpu="2")
+    scenario.sync_nodes()
+    other_ns = scenario.namespace + "-hog"
+    kube.create_namespace(other_ns)
+    try:
+        kube.create_pod(other_ns, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "hog"}, "spec": {
+            "nodeName": small, "containers": [{"name": "hog", "image": "registry.example/hog:1",
+                                               "resources": {"requests": {"cpu": "1500m"}}}]}})
+        scenario.daemonset(ds_manifest("agent", containers=[{
+            "name": "agent", "image": "registry.example/agent:1.0", "resources": {"requests": {"cpu": "1"}}}]))
+        kube.wait("the daemon pod to be unschedulable", lambda: any(
+            e.reason == "FailedScheduling" for e in kube.core.list_namespaced_event(scenario.namespace).items),
+            kube.core.list_namespaced_event, 60, namespace=scenario.namespace)
+        doc = live("rollout", "agent", "-n", scenario.namespace, "--no-follow", "-o", "json", expect=1).json()
+        problems = [p for n in doc["nodes"] for p in n["problems"] if p["type"] == "InsufficientResource"]
+        assert problems and "1 other pod" in problems[0]["message"] and "500m free" in problems[0]["message"], doc
+    finally:
+        kube.delete_namespace(other_ns)

@@ -555,3 +555,27 @@ def test_plan_document_round_trips_the_plan():
     assert doc["pods"] == [{"name": n, "uid": u} for n, u in p.pods]
     assert doc["addLabels"] == {"tier": "node"} and doc["steps"] == list(M.STEPS) and doc["refusals"] == []
     assert doc["newManifest"] == p.new_manifest
+
+
+# --- plan(): pods the rolling update will not replace -------------------------------------------
+
+def test_plan_names_misscheduled_pods_the_rolling_update_deletes():
+    """n2 got a NoSchedule taint after placement: its pod is kept, but when the template changes
+    the rolling update deletes it and the controller creates none there (seen on the real one)."""
+    old = agent()
+    tainted = [node("n1"), node("n2", taints=[taint("team", "a")])]
+    p = M.plan(old, new_with(old, "app=agent,tier=node"), pods_of(old, "n1", "n2"), tainted, [])
+    assert p.ok and p.template_changed
+    assert p.nodes_stranded == ("n2",) and p.nodes_lost == ()
+    assert any("deletes it and creates none there, so they lose the agent: n2" in w for w in p.warnings)
+    assert M.plan_document(p)["nodesStranded"] == ["n2"]
+
+
+def test_plan_without_a_rolling_replacement_strands_no_pod():
+    old = agent(labels={"app": "agent", "tier": "node"}, selector={"matchLabels": {"app": "agent"}})
+    tainted = [node("n1"), node("n2", taints=[taint("team", "a")])]
+    unchanged = M.plan(old, new_with(old, "app=agent,tier=node"), pods_of(old, "n1", "n2"), tainted, [])
+    assert not unchanged.template_changed and unchanged.nodes_stranded == ()
+    on_delete = M.plan(old, new_with(agent(), "app=agent,tier=node", strategy={"type": "OnDelete"}),
+                       pods_of(old, "n1", "n2"), tainted, [])
+    assert on_delete.nodes_stranded == ()

@@ -733,3 +733,74 @@ def test_change_lines_report_updated_nodes_and_replacements():
     after = _look(ds, [_new(ds, "n0"), _old(ds, "n1", deleting=True), _old(ds, "n2")])
     assert change_lines(after, before) == ["node n0: updated (agent-new-n0)", "node n1: replacing pod agent-old-n1"]
     assert change_lines(after, after) == []
+
+
+# --- what only other pods and the DaemonSet's events can explain ----------------------------------
+
+def test_pending_pod_is_judged_against_every_pod_on_its_node():
+    """The follower lists the DaemonSet's pods only: the node's other pods come as node_pods."""
+    ds = _ds_cpu()
+    pending = _new(ds, "n0", phase="Pending", bound=False, ready=False)
+    hog = b.plain_pod("batch-job", "n0", namespace="batch", requests={"cpu": "3900m"})
+    porter = b.plain_pod("port-hog", "n0", ports=[{"containerPort": 9100, "hostPort": 9100, "protocol": "TCP"}])
+    pods = [pending, _old(ds, "n1"), _old(ds, "n2")]
+    assert ro.pending_targets(ds, pods) == ["n0"]
+    without = ro.progress(ds, pods, [b.node(n) for n in NODES], _revs(ds), [], NOW)
+    assert "InsufficientResource" not in {p.type for p in _row(without, "n0").problems}
+    st = ro.progress(ds, pods, [b.node(n) for n in NODES], _revs(ds), [], NOW, {"n0": [hog]})
+    [cpu] = [p for p in _row(st, "n0").problems if p.type == "InsufficientResource"]
+    assert "1 other pod" in cpu.message and "100m free" in cpu.message, cpu.message
+
+    ds_port = _ds(status=_status(3, updated=1, available=2), containers=[
+        b.container(image=IMG2, ports=[{"containerPort": 9100, "hostPort": 9100, "protocol": "TCP"}])])
+    pending = _new(ds_port, "n0", phase="Pending", bound=False, ready=False)
+    pods = [pending, _old(ds_port, "n1"), _old(ds_port, "n2")]
+    st = ro.progress(ds_port, pods, [b.node(n) for n in NODES], _revs(ds_port), [], NOW, {"n0": [porter]})
+    [port] = [p for p in _row(st, "n0").problems if p.type == "HostPortConflict"]
+    assert "port-hog" in port.message
+
+
+def _quota_case(event_at):
+    ds = _ds(status=_status(3, updated=1, available=1))
+    pods = [_new(ds, "n0")]              # n1 and n2 have no pod: the controller could not create them
+    ev = b.event(ds, "FailedCreate", 'Error creating: pods "agent-x1" is forbidden: exceeded quota: pods, '
+                 "requested: pods=1, used: pods=2, limited: pods=2", when=event_at)
+    return ds, pods, [ev]
+
+
+def test_failed_create_explains_nodes_without_a_pod():
+    ds, pods, events = _quota_case("2026-11-01T11:30:00Z")
+    st = _look(ds, pods, events=events)
+    [fc] = [c for c in st.culprits if c.type == "FailedCreate"]
+    assert fc.detail["nodes"] == ["n1", "n2"] and "exceeded quota" in fc.message
+    assert "2 node(s) have no pod (n1, n2)" in fc.message
+
+
+def test_an_old_failed_create_or_one_for_another_daemonset_explains_nothing():
+    ds, pods, events = _quota_case("2026-11-01T09:00:00Z")     # three hours before NOW
+    assert not [c for c in _look(ds, pods, events=events).culprits if c.type == "FailedCreate"]
+    ds, pods, events = _quota_case("2026-11-01T11:30:00Z")
+    events[0]["involvedObject"].update(name="other", uid="uid-other")
+    assert not [c for c in _look(ds, pods, events=events).culprits if c.type == "FailedCreate"]
+
+
+def test_outdated_pod_on_a_node_that_no_longer_qualifies_is_flagged():
+    """A NoSchedule taint added after placement: the pod is kept (misscheduled) until the rolling
+    update reaches it, which deletes it and never creates a replacement there."""
+    ds = _ds(status=_status(2, updated=1, available=2, numberMisscheduled=1))
+    nodes = [b.node("n0"), b.node("n1"), b.node("n2", taints=[b.taint("team", "a")])]
+    pods = [_new(ds, "n0"), _old(ds, "n1"), _old(ds, "n2")]
+    st = _look(ds, pods, nodes=nodes)
+    assert [r.node for r in st.nodes] == ["n0", "n1"]
+    [w] = [w for w in st.warnings if "no longer qualifies" in w]
+    assert w.endswith("deletes it and does not replace it, so these nodes lose the agent: n2")
+    # already on the current revision: the rolling update leaves it alone, nothing to say
+    st = _look(ds, [_new(ds, "n0"), _old(ds, "n1"), _new(ds, "n2")], nodes=nodes)
+    assert not [w for w in st.warnings if "no longer qualifies" in w]
+
+
+def test_surge_row_names_the_old_pod_still_serving():
+    ds = _strategy_ds(max_unavailable=0, max_surge=1)
+    pods = [_old(ds, "n0"), _new(ds, "n0", ready=False), _new(ds, "n1"), _new(ds, "n2")]
+    row = _row(_look(ds, pods), "n0")
+    assert (row.state, row.available, row.pod, row.old_pod) == (ro.UPDATING, True, "agent-new-n0", "agent-old-n0")

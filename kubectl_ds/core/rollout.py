@@ -340,6 +340,7 @@ class Revision:
     changes: Tuple[str, ...]
     current: bool
     template: Mapping = field(default_factory=dict)
+    compared_to: Optional[int] = None   # the revision `changes` are against (None: the earliest kept)
 
 
 def history(ds: Mapping, revisions: Sequence[Mapping]) -> Tuple[Revision, ...]:
@@ -349,14 +350,24 @@ def history(ds: Mapping, revisions: Sequence[Mapping]) -> Tuple[Revision, ...]:
              if match_label_selector(get_in(ds, "spec", "selector"), labels(r))]
     out, prev = [], None
     cur = current_hash(ds, revisions)
+    prev_number = None
     for cr in owned:
         tmpl = template_of(cr)
-        out.append(Revision(number=int(cr.get("revision") or 0), hash=labels(cr).get(HASH_LABEL, ""), name=name(cr),
+        number = int(cr.get("revision") or 0)
+        if prev is not None:
+            changes = tuple(template_changes(prev, tmpl))
+        elif number == 1:
+            changes = ("initial revision",)
+        else:
+            # numbers only grow (a rollback renumbers the revision it reuses): 1 is gone, pruned
+            # by revisionHistoryLimit or reused, so what this one changed is not known
+            changes = ("earliest revision kept",)
+        out.append(Revision(number=number, hash=labels(cr).get(HASH_LABEL, ""), name=name(cr),
                             change_cause=get_in(cr, "metadata", "annotations", "kubernetes.io/change-cause",
                                                 default="") or "",
-                            changes=tuple(template_changes(prev, tmpl)) if prev is not None else ("initial revision",),
-                            current=labels(cr).get(HASH_LABEL) == cur, template=tmpl))
-        prev = tmpl
+                            changes=changes, current=labels(cr).get(HASH_LABEL) == cur, template=tmpl,
+                            compared_to=prev_number))
+        prev, prev_number = tmpl, number
     return tuple(out)
 
 

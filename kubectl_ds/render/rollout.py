@@ -117,14 +117,17 @@ def _dur(seconds: float) -> str:
 
 def history_document(revs: Sequence[Revision]) -> dict:
     return {"revisions": [{"revision": r.number, "hash": r.hash, "name": r.name, "current": r.current,
-                           "changeCause": r.change_cause or None, "changes": list(r.changes)} for r in revs]}
+                           "changeCause": r.change_cause or None, "changes": list(r.changes),
+                           "comparedTo": r.compared_to} for r in revs]}
 
 
 def history_text(revs: Sequence[Revision], wide: bool, color: bool) -> str:
     if not revs:
         return "No rollout history found."
-    rows = [[str(r.number) + (" *" if r.current else ""), r.change_cause or "<none>", "; ".join(r.changes)]
-            for r in revs]
+    rows = [[str(r.number) + (" *" if r.current else ""), r.change_cause or "<none>",
+             # a gap in the numbers (a rollback renumbered the revision it reused): say what is compared
+             (f"(vs {r.compared_to}) " if r.compared_to is not None and r.compared_to != r.number - 1 else "")
+             + "; ".join(r.changes)] for r in revs]
     return table(rows, ("REVISION", "CHANGE-CAUSE", "CHANGES"))
 
 

@@ -639,6 +639,24 @@ def test_history_after_undo_renumbers_and_compares_consecutive():
     revs = ro.history(HIST_DS, crs)
     assert [(r.number, r.current) for r in revs] == [(2, False), (3, True)]
     assert revs[1].changes == (f"image agent: {IMG2} -> {IMG1}",)
+    # revision 1 is gone (reused): what 2 changed is unknown, not "initial"
+    assert revs[0].changes == ("earliest revision kept",) and revs[0].compared_to is None
+    assert revs[1].compared_to == 2
+
+
+def test_history_across_a_renumbered_gap_says_what_it_compares():
+    """1 (1.0), 2 (1.1), 3 (1.2), 4 (annotation) then undo to 3: 3 becomes 5. Revision 4 is then
+    listed after 2, and its changes are against 2, which the table must say."""
+    from kubectl_ds.render.rollout import history_document, history_text
+    crs = [_cr(1, "aaa", _image(IMG1)), _cr(2, "bbb", _image("registry.example/agent:1.1")),
+           _cr(4, "ddd", _edits(_image(IMG2), _env(X="1"))), _cr(5, "ccc", _image(IMG2))]
+    revs = ro.history(HIST_DS, crs)
+    assert [(r.number, r.compared_to) for r in revs] == [(1, None), (2, 1), (4, 2), (5, 4)]
+    text = history_text(revs, False, False)
+    row4 = next(line for line in text.splitlines() if line.startswith("4 "))
+    assert "(vs 2) image agent: registry.example/agent:1.1 -> " in row4
+    assert "(vs" not in next(line for line in text.splitlines() if line.startswith("5"))
+    assert [r["comparedTo"] for r in history_document(revs)["revisions"]] == [None, 1, 2, 4]
 
 
 def test_history_empty():

@@ -68,9 +68,10 @@ def footprint_text(fp: Footprint, wide: bool, color: bool) -> str:
         total += ["", "", _limit_sum("cpu", fp.limits["cpu"], fp.unbounded["cpu"]),
                   _limit_sum("memory", fp.limits["memory"], fp.unbounded["memory"])]
     out = [table(rows + [total], headers), ""]
-    out.append(f"{fp.pods} daemon pods on {fp.node_count} nodes request {_q('cpu', fp.requests['cpu'])} cpu and "
-               f"{_q('memory', fp.requests['memory'])} memory: {_pct(fp.share['cpu'])} and {_pct(fp.share['memory'])} "
-               f"of the cluster's allocatable ({_q('cpu', fp.allocatable['cpu'])} cpu, "
+    out.append(f"{fp.pods} daemon pods (one per node each DaemonSet should run on) request "
+               f"{_q('cpu', fp.requests['cpu'])} cpu and {_q('memory', fp.requests['memory'])} memory: "
+               f"{_pct(fp.share['cpu'])} and {_pct(fp.share['memory'])} of the allocatable of the cluster's "
+               f"{fp.node_count} nodes ({_q('cpu', fp.allocatable['cpu'])} cpu, "
                f"{_q('memory', fp.allocatable['memory'])} memory).")
     unbounded = [f"{n} for {r}" for r, n in fp.unbounded.items() if n]
     if unbounded and wide:

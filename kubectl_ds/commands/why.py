@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import click
 
-from kubectl_ds.commands.common import color, echo, find_daemonset, open_source, scope_namespace
+from kubectl_ds.commands.common import color, echo, open_source, scope_namespace
 from kubectl_ds.core.node_report import MISSING, PENDING, explain_node
+from kubectl_ds.core.objects import name, namespace
 from kubectl_ds.core.revisions import target_node
+from kubectl_ds.errors import DsError
 from kubectl_ds.options import global_options, pop_options
 from kubectl_ds.render import render
 
@@ -16,8 +18,8 @@ Examples:
   # Every DaemonSet (all namespaces): does it run on worker-3, should it, and why not
   kubectl ds why worker-3
 \b
-  # One DaemonSet, as JSON
-  kubectl ds why worker-3 -d log-agent -n logging -o json
+  # One DaemonSet, wherever it is (every namespace), as JSON
+  kubectl ds why worker-3 -d log-agent -o json
 \b
   # Offline, from a dump (kubectl get nodes,daemonsets,pods,controllerrevisions,events -A -o json)
   kubectl ds why worker-3 --snapshot dump.json
@@ -26,7 +28,8 @@ Examples:
 
 @click.command(epilog=EXAMPLES)
 @click.argument("node_name", metavar="NODE")
-@click.option("-d", "--daemonset", "ds_name", metavar="NAME", help="Only this DaemonSet.")
+@click.option("-d", "--daemonset", "ds_name", metavar="NAME",
+              help="Only this DaemonSet (in every namespace that has one, or only in -n's).")
 @global_options
 @click.pass_context
 def why(ctx, node_name, ds_name, **kwargs):
@@ -35,8 +38,9 @@ def why(ctx, node_name, ds_name, **kwargs):
     source = open_source(ctx, opts)
     node = source.node(node_name)
     if ds_name:
-        daemonsets = [find_daemonset(source, opts, ds_name)]
-        ns = daemonsets[0]["metadata"].get("namespace")
+        daemonsets = _named(source, opts, ds_name)
+        spaces = {namespace(d) for d in daemonsets}
+        ns = spaces.pop() if len(spaces) == 1 else None
     else:
         ns = scope_namespace(opts, source, default_all=True)
         daemonsets = source.daemonsets(ns, opts.selector)
@@ -51,6 +55,17 @@ def why(ctx, node_name, ds_name, **kwargs):
     if events:
         report = explain_node(node, daemonsets, pods, events, revisions, now)
     echo(ctx, render(report, opts.output, color(ctx)))
+
+
+def _named(source, opts, ds_name):
+    """`-d NAME`: in -n's namespace only; otherwise (like `why NODE` itself) in every namespace,
+    every match (one row each)."""
+    if opts.namespace:
+        return [source.daemonset(opts.namespace, ds_name)]
+    found = [d for d in source.daemonsets(None) if name(d) == ds_name]
+    if not found:
+        raise DsError(f'daemonset "{ds_name}" not found in any namespace')
+    return found
 
 
 def _events_for(source, report):

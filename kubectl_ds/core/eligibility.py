@@ -11,7 +11,7 @@ counts as tolerated, and the eviction after N seconds is the taint-eviction cont
 
 from __future__ import annotations
 
-from typing import List, Mapping, Optional
+from typing import List, Mapping, Optional, Sequence
 
 from kubectl_ds.core import selectors, taints as tt
 from kubectl_ds.core.objects import get_in, labels, name
@@ -35,7 +35,9 @@ def evaluate(node: Mapping, ds: Mapping, spec: Optional[Mapping] = None) -> Verd
 
     Returns a Verdict whose should_run / should_continue_running equal the controller's two
     booleans; reasons lists every failing predicate (upstream stops at the first, but a user
-    has to fix all of them). `spec` is daemon_pod_spec(ds), for callers that evaluate one
+    has to fix all of them). A Taint reason suggests a toleration only when the node passes the
+    nodeName / nodeSelector / affinity checks, and notes (a finite tolerationSeconds, a cordon)
+    are given only then: otherwise tolerating would change nothing. `spec` is daemon_pod_spec(ds), for callers that evaluate one
     DaemonSet on many nodes and compute it once.
     """
     if spec is None:
@@ -50,10 +52,12 @@ def evaluate(node: Mapping, ds: Mapping, spec: Optional[Mapping] = None) -> Verd
     reasons += _affinity_reasons(spec, node)
     placement_ok = not reasons
     blocking = tt.untolerated_taints(node_taints, spec["tolerations"], (tt.NO_SCHEDULE, tt.NO_EXECUTE))
-    reasons += [_taint_reason(t) for t in blocking]
+    unselected = tuple(dict.fromkeys(r.type for r in reasons))
+    reasons += [_taint_reason(t, unselected) for t in blocking]
     should_run = placement_ok and not blocking
     should_continue = placement_ok and not any(t.get("effect") == tt.NO_EXECUTE for t in blocking)
-    return Verdict(should_run, should_continue, tuple(reasons), tuple(_notes(node, spec)))
+    notes = _notes(node, spec, should_run) if placement_ok else []
+    return Verdict(should_run, should_continue, tuple(reasons), tuple(notes))
 
 
 def _selector_reasons(spec: Mapping, node: Mapping) -> List[Reason]:
@@ -105,8 +109,16 @@ def _describe_failure(kind: str, expr: Mapping, node: Mapping) -> str:
     return f"{selectors.describe_requirement(expr)} ({have_txt})"
 
 
-def _taint_reason(taint: Mapping) -> Reason:
+def _taint_reason(taint: Mapping, unselected: Sequence[str] = ()) -> Reason:
+    """An untolerated taint. `unselected`: the placement checks (NodeName, NodeSelector,
+    NodeAffinity) the node fails as well; then tolerating the taint alone would change nothing,
+    so no toleration is suggested (detail "toleration" is None)."""
     effect = taint.get("effect")
+    if unselected:
+        return Reason("Taint", f"node has taint {tt.format_taint(taint)}, not tolerated (no toleration suggested: "
+                      f"tolerating it would not place the pod here while the node fails the "
+                      f"{'/'.join(unselected)} check)",
+                      {"taint": dict(taint), "evicts": effect == tt.NO_EXECUTE, "toleration": None})
     tol = tt.toleration_for(taint)
     if effect == tt.NO_EXECUTE:
         msg = (f"node has taint {tt.format_taint(taint)}, not tolerated: no pod will be placed "
@@ -118,7 +130,11 @@ def _taint_reason(taint: Mapping) -> Reason:
                                  "toleration": tol})
 
 
-def _notes(node: Mapping, spec: Mapping) -> List[Reason]:
+def _notes(node: Mapping, spec: Mapping, should_run: bool) -> List[Reason]:
+    """Tolerated taints worth knowing about, for a node that passes the placement checks.
+
+    `should_run` False means other taints are untolerated: the pod is not (re)created here yet.
+    """
     notes = []
     for taint in get_in(node, "spec", "taints", default=()):
         if taint.get("effect") == tt.PREFER_NO_SCHEDULE:
@@ -128,11 +144,16 @@ def _notes(node: Mapping, spec: Mapping) -> List[Reason]:
             continue
         if taint.get("effect") == tt.NO_EXECUTE and all(t.get("tolerationSeconds") is not None for t in tols):
             secs = max(int(t["tolerationSeconds"]) for t in tols)
+            if should_run:
+                then = ("the pod is evicted then, and the DaemonSet controller (which ignores "
+                        "tolerationSeconds) creates it again, in a loop")
+            else:
+                then = ("a pod here is evicted then; once the untolerated taints are tolerated too, the "
+                        "DaemonSet controller (which ignores tolerationSeconds) creates it again, in a loop")
             notes.append(Reason("TolerationSeconds",
-                                f"taint {tt.format_taint(taint)} is tolerated for {secs}s only: the pod is "
-                                "evicted then, and the DaemonSet controller (which ignores tolerationSeconds) "
-                                "creates it again, in a loop", {"taint": dict(taint), "seconds": secs}))
-        elif taint.get("key") == tt.UNSCHEDULABLE:
+                                f"taint {tt.format_taint(taint)} is tolerated for {secs}s only: {then}",
+                                {"taint": dict(taint), "seconds": secs}))
+        elif taint.get("key") == tt.UNSCHEDULABLE and should_run:
             notes.append(Reason("Cordoned", "node is cordoned; daemon pods tolerate "
                                 f"{tt.UNSCHEDULABLE}:NoSchedule, so the DaemonSet still runs here",
                                 {"taint": dict(taint)}))

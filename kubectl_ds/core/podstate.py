@@ -79,6 +79,43 @@ def pod_state(pod: Mapping, node: Optional[Mapping], others: Sequence[Mapping], 
                     problems=tuple(problems))
 
 
+def not_ready_summary(pod: Mapping) -> str:
+    """One line on what a daemon pod that is not Ready is really doing, from the pod alone.
+
+    For `diff`'s Unready rows: Pending and unscheduled (with the scheduler's PodScheduled=False
+    message), Pending on its node (ContainerCreating, Init:0/1, ImagePullBackOff...), crash
+    looping, Running but not Ready (the Ready condition's reason), Failed, Terminating.
+    """
+    pod_name = name(pod)
+    phase = get_in(pod, "status", "phase", default="") or "Unknown"
+    shown = display_status(pod)
+    if deleting(pod):
+        return f"pod {pod_name} is Terminating"
+    if phase == "Failed":
+        why = ": ".join(x for x in (get_in(pod, "status", "reason", default=""),
+                                    get_in(pod, "status", "message", default="")) if x)
+        return f"pod {pod_name} is Failed" + (f": {why}" if why else "")
+    if not get_in(pod, "spec", "nodeName"):
+        cond = condition(pod, "PodScheduled") or {}
+        why = (cond.get("message") or cond.get("reason")) if cond.get("status") == "False" else ""
+        return f"pod {pod_name} is Pending, not scheduled" + (f": {why}" if why else " yet")
+    problems = [p for p in container_problems(pod) if p.type != "NotReady"]
+    if problems:
+        return f"pod {pod_name} is {shown}: {problems[0].message}"
+    if phase == "Running":
+        ready = condition(pod, "Ready") or {}
+        detail = ready.get("reason") or ""
+        waiting = [cs.get("name", "") for cs in get_in(pod, "status", "containerStatuses", default=())
+                   if not cs.get("ready")]
+        if waiting:
+            detail += (": " if detail else "") + f"containers not ready: {', '.join(waiting)}"
+        return f"pod {pod_name} is Running but not Ready" + (f" ({detail})" if detail else "")
+    if phase == "Pending":
+        state = f" ({shown})" if shown != phase else ""
+        return f"pod {pod_name} is Pending on the node{state}: its containers have not started"
+    return f"pod {pod_name} is {shown}, not Ready"
+
+
 def container_problems(pod: Mapping) -> List[Reason]:
     out = []
     statuses = list(get_in(pod, "status", "initContainerStatuses", default=())) + \

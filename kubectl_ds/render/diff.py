@@ -15,7 +15,7 @@ def diff_document(c: Coverage) -> dict:
             "duplicates": list(c.duplicates), "outdated": list(c.outdated), "unready": list(c.unready),
             "evicting": list(c.evicting), "orphans": list(c.orphans), "unknownNodes": list(c.unknown_nodes),
             "currentRevision": c.current_hash or None, "inSync": c.in_sync,
-            "status": {"computed": dict(c.computed), "reported": dict(c.reported),
+            "status": {"computed": dict(c.computed), "reported": _reported(c),
                        "generationObserved": c.generation_observed, "stale": c.status_stale}}
 
 
@@ -25,7 +25,7 @@ def diff_text(c: Coverage, wide: bool, color: bool) -> str:
            f"{len(c.missing)} missing, {len(c.misscheduled)} misscheduled, {len(c.duplicates)} with duplicates"]
     short = ("DESIRED", "CURRENT", "MISSCHEDULED", "READY", "AVAILABLE", "UP-TO-DATE", "UNAVAILABLE")
     rows = [["from pods"] + [str(c.computed.get(k, 0)) for k in STATUS_FIELDS],
-            ["in .status"] + ["-" if c.reported.get(k) is None else str(c.reported.get(k)) for k in STATUS_FIELDS]]
+            ["in .status"] + ["-" if v is None else str(v) for v in _reported(c).values()]]
     out += ["", table(rows, ("",) + short)]
     if c.status_stale:
         why = "" if c.generation_observed else " (observedGeneration < generation: the controller has not caught up)"
@@ -42,7 +42,7 @@ def diff_text(c: Coverage, wide: bool, color: bool) -> str:
     for n in c.outdated:
         problems.append([n, "Outdated", f"pod not on the current revision {c.current_hash or '?'}"])
     for n in c.unready:
-        problems.append([n, "Unready", "oldest daemon pod is not Ready"])
+        problems.append([n, "Unready", _unready_detail(c, n)])
     for n in c.unknown_nodes:
         problems.append([n, "NodeGone", "daemon pod aimed at a node that does not exist"])
     for p in c.orphans:
@@ -52,6 +52,27 @@ def diff_text(c: Coverage, wide: bool, color: bool) -> str:
     if wide:
         out += ["", f"desired: {', '.join(c.desired) or '<none>'}", f"actual:  {', '.join(c.actual) or '<none>'}"]
     return "\n".join(out)
+
+
+def _reported(c: Coverage) -> dict:
+    """The .status counters as the controller means them: the API omits a zero numberUnavailable
+    (omitempty), so once the status has been written (observedGeneration caught up, or another
+    counter set) an absent one is 0, not unknown. Coverage already reads the other absent
+    counters as 0, so both rows of the table compare like for like."""
+    reported = {k: c.reported.get(k) for k in STATUS_FIELDS}
+    written = c.generation_observed or any(v for k, v in reported.items() if k != "numberUnavailable")
+    if written and reported.get("numberUnavailable") is None:
+        reported["numberUnavailable"] = 0
+    return reported
+
+
+def _unready_detail(c: Coverage, node: str) -> str:
+    """What the node's oldest daemon pod is really doing (podstate.not_ready_summary) when the
+    Coverage carries it; otherwise where to look."""
+    known = (getattr(c, "unready_detail", None) or {}).get(node)
+    if known:
+        return known
+    return f"oldest daemon pod is not Ready (see kubectl ds why {node} -d {c.name} -n {c.namespace})"
 
 
 def diff_list_document(items: Sequence[Coverage]) -> dict:

@@ -48,7 +48,7 @@ def why_text(report: NodeReport, wide: bool, color: bool) -> str:
         lines = []
         for r in e.verdict.reasons:
             lines.append(f"  - {r.type}: {r.message}")
-            if r.type == "Taint":
+            if r.type == "Taint" and r.detail.get("toleration"):  # None: tolerating would not help
                 lines.append("    to tolerate it, add to spec.template.spec:")
                 lines.append(indent(yaml.safe_dump({"tolerations": [r.detail["toleration"]]}, sort_keys=False)
                                      .rstrip(), "      "))

@@ -93,5 +93,14 @@ def _parse(raw: bytes, path: str):
             import yaml
             return yaml.safe_load(raw)
         except Exception:  # noqa: BLE001 - any YAML failure means "not a snapshot"
-            raise DsError(f"malformed snapshot {path}: not JSON ({json_err.msg} at line {json_err.lineno}) "
-                          "nor YAML") from None
+            raise DsError(f"malformed snapshot {path}: not JSON ({_json_error(json_err)}) nor YAML") from None
+
+
+def _json_error(err: ValueError) -> str:
+    """'Expecting value at line 1 column 2': some of json's messages end in "at" already
+    ("Invalid control character at", "Unterminated string starting at")."""
+    msg = getattr(err, "msg", None)
+    if msg is None:  # not a JSONDecodeError (e.g. bytes that are not UTF-8)
+        return str(err)
+    where = f"line {err.lineno} column {err.colno}"
+    return f"{msg} {where}" if msg.endswith(" at") else f"{msg} at {where}"

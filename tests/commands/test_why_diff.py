@@ -146,3 +146,124 @@ def test_version_and_help(run_cli):
     assert run_cli("--version").stdout.strip() == f"kubectl-ds {__version__}"
     assert "Examples:" in run_cli("why", "--help").stdout
     assert "Examples:" in run_cli("diff", "--help").stdout
+
+
+# --- small dumps built for one question each --------------------------------------------------
+
+def _snapshot(tmp_path, *groups):
+    from tests.builders import dump
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps(dump(*groups)))
+    return ("--snapshot", str(path))
+
+
+def test_why_taint_on_an_unselected_node_gives_no_toleration_advice(run_cli, tmp_path):
+    from tests.builders import daemonset, node, taint, toleration
+    tainted = node("n1", taints=[taint("dedicated", "infra"),
+                                 taint("maintenance", effect="NoExecute")])
+    picky = daemonset("picky", "ops", node_selector={"zone": "a"},
+                      tolerations=[toleration("maintenance", "Exists", effect="NoExecute", seconds=60)])
+    plain = daemonset("plain", "ops", tolerations=[toleration("maintenance", "Exists", effect="NoExecute",
+                                                              seconds=60)])
+    snap = _snapshot(tmp_path, tainted, picky, plain)
+    text = run_cli("why", "n1", *snap, "-o", "wide").stdout
+    picky_part, plain_part = text.split("ops/picky (NotEligible):")[1].split("ops/plain (NotEligible):")
+    assert "Taint: node has taint dedicated=infra:NoSchedule, not tolerated (no toleration suggested" in picky_part
+    assert "to tolerate it" not in picky_part and "in a loop" not in picky_part
+    assert "to tolerate it, add to spec.template.spec:" in plain_part and "- key: dedicated" in plain_part
+    assert "in a loop" in plain_part  # tolerating dedicated would make it run: the 60s note matters there
+    doc = run_cli("why", "n1", *snap, "-o", "json").json()
+    by_name = {d["name"]: d for d in doc["daemonsets"]}
+    [taint_reason] = [r for r in by_name["picky"]["reasons"] if r["type"] == "Taint"]
+    assert taint_reason["toleration"] is None and taint_reason["taint"]["key"] == "dedicated"
+    assert by_name["picky"]["notes"] == []
+    [plain_taint] = [r for r in by_name["plain"]["reasons"] if r["type"] == "Taint"]
+    assert plain_taint["toleration"] == {"key": "dedicated", "operator": "Equal", "value": "infra",
+                                         "effect": "NoSchedule"}
+
+
+def _two_namespaces(tmp_path):
+    from tests.builders import daemonset, node
+    return _snapshot(tmp_path, node("n1"), daemonset("agent", "team-a"), daemonset("agent", "team-b"),
+                     daemonset("other", "default"))
+
+
+def test_why_daemonset_name_is_looked_up_in_every_namespace_by_default(run_cli):
+    doc = run_cli("why", "cp-1", *S, "-d", "log-agent", "-o", "json").json()
+    assert [(d["namespace"], d["name"]) for d in doc["daemonsets"]] == [("logging", "log-agent")]
+
+
+def test_why_daemonset_name_in_several_namespaces_gives_one_row_each(run_cli, tmp_path):
+    snap = _two_namespaces(tmp_path)
+    doc = run_cli("why", "n1", *snap, "-d", "agent", "-o", "json").json()
+    assert [(d["namespace"], d["name"]) for d in doc["daemonsets"]] == [("team-a", "agent"), ("team-b", "agent")]
+    assert run_cli("why", "n1", *snap, "-d", "agent", "-A", "-o", "json").json() == doc
+    only = run_cli("why", "n1", *snap, "-d", "agent", "-n", "team-b", "-o", "json").json()
+    assert [(d["namespace"], d["name"]) for d in only["daemonsets"]] == [("team-b", "agent")]
+
+
+@pytest.mark.parametrize("extra,message", [
+    ((), 'error: daemonset "nope" not found in any namespace'),
+    (("-A",), 'error: daemonset "nope" not found in any namespace'),
+    (("-n", "logging"), 'error: daemonset "nope" not found in namespace \'logging\''),
+])
+def test_why_unknown_daemonset_says_where_it_looked(run_cli, extra, message):
+    res = run_cli("why", "cp-1", *S, "-d", "nope", *extra, expect=2)
+    assert res.stderr.strip() == message and res.stdout == ""
+
+
+def test_diff_unready_detail_points_at_why(run_cli):
+    out = run_cli("diff", "log-agent", "-n", "logging", *S, expect=1).stdout
+    assert "worker-5  Unready       oldest daemon pod is not Ready (see kubectl ds why worker-5 -d log-agent " \
+           "-n logging)" in out
+
+
+def test_diff_unready_detail_says_what_the_pod_is_doing_when_coverage_has_it():
+    """render uses Coverage.unready_detail (node -> podstate.not_ready_summary) once core fills it."""
+    from dataclasses import dataclass, field
+    from typing import Mapping
+    from kubectl_ds.core.coverage import Coverage
+    from kubectl_ds.render.diff import diff_text
+
+    @dataclass(frozen=True)
+    class WithDetail(Coverage):
+        unready_detail: Mapping[str, str] = field(default_factory=dict)
+
+    cov = WithDetail("ops", "fat", ("n1",), ("n1",), (), (), (), (), (), ("n1",), (), (), "h1",
+                     unready_detail={"n1": "pod fat-x2k is Pending, not scheduled: 0/8 nodes are available"})
+    assert "n1    Unready  pod fat-x2k is Pending, not scheduled: 0/8 nodes are available" in \
+        diff_text(cov, False, False)
+
+
+@pytest.mark.parametrize("status,shown", [
+    # the API omits a zero numberUnavailable (omitempty): the status is there, so it reads 0
+    ({"currentNumberScheduled": 1, "desiredNumberScheduled": 1, "numberMisscheduled": 0, "numberReady": 1,
+      "numberAvailable": 1, "updatedNumberScheduled": 1, "observedGeneration": 1}, "0"),
+    ({"currentNumberScheduled": 1, "desiredNumberScheduled": 1, "numberMisscheduled": 0, "numberReady": 1,
+      "numberAvailable": 1, "updatedNumberScheduled": 1, "observedGeneration": 1, "numberUnavailable": 0}, "0"),
+    # the controller has not written a status for this generation yet: unknown
+    ({}, "-"),
+], ids=["omitted", "explicit", "never-written"])
+def test_diff_status_row_reads_an_omitted_unavailable_as_zero(run_cli, tmp_path, status, shown):
+    from tests.builders import daemon_pod, daemonset, node
+    ds = daemonset("agent", "ops", status=status)
+    snap = _snapshot(tmp_path, node("n1"), ds, daemon_pod(ds, "n1"))
+    out = run_cli("diff", "agent", "-n", "ops", *snap).stdout
+    row = next(line for line in out.splitlines() if line.startswith("in .status"))
+    assert row.split()[-1] == shown
+    doc = run_cli("diff", "agent", "-n", "ops", *snap, "-o", "json").json()
+    assert doc["status"]["reported"]["numberUnavailable"] == (0 if shown == "0" else None)
+
+
+@pytest.mark.parametrize("content,message", [
+    (b'{"items": ["a\x01b"]}', "not JSON (Invalid control character at line 1 column 14) nor YAML"),
+    (b'{"items": [', "not JSON (Expecting value at line 1 column 12) nor YAML"),
+    (b'{"a": "b', "not JSON (Unterminated string starting at line 1 column 7) nor YAML"),
+    (b'{\x80\x81: [', "not JSON ("),
+], ids=["control-char", "truncated", "unterminated", "not-utf8"])
+def test_malformed_snapshot_message_reads_well(run_cli, tmp_path, content, message):
+    path = tmp_path / "dump.json"
+    path.write_bytes(content)
+    res = run_cli("why", "n1", "--snapshot", str(path), expect=2)
+    assert res.stderr.startswith(f"error: malformed snapshot {path}: {message}"), res.stderr
+    assert " at at " not in res.stderr and len(res.stderr.strip().splitlines()) == 1

@@ -110,3 +110,48 @@ def test_cordoned_node_runs_daemon_pods_with_a_note():
 def test_prefer_no_schedule_never_blocks():
     v = evaluate(node("n1", taints=[taint("soft", effect="PreferNoSchedule")]), daemonset("ds"))
     assert (v.should_run, v.should_continue_running, v.reasons) == (True, True, ())
+
+
+# --- no toleration advice where tolerating would change nothing (placement fails anyway) --------
+
+@pytest.mark.parametrize("ds", [
+    daemonset("ds", node_selector={"zone": "a"}),
+    daemonset("ds", node_name="other"),
+    daemonset("ds", affinity=affinity_terms(term(expr("arch", "In", "arm64")))),
+], ids=["nodeSelector", "nodeName", "affinity"])
+def test_taint_on_an_unselected_node_is_reported_without_a_toleration(ds):
+    v = evaluate(node("n1", taints=[taint("dedicated", "gpu"), taint("maintenance", effect="NoExecute")]), ds)
+    assert [r.type for r in v.reasons][-2:] == ["Taint", "Taint"]
+    unselected = v.reasons[0].type
+    for r in v.reasons[-2:]:
+        assert r.detail["toleration"] is None
+        assert "no toleration suggested" in r.message and f"fails the {unselected} check" in r.message
+    assert [r.detail["evicts"] for r in v.reasons[-2:]] == [False, True]
+    assert (v.should_run, v.should_continue_running) == (False, False)
+
+
+def test_finite_toleration_seconds_on_an_unselected_node_gives_no_loop_note():
+    tol = toleration("maintenance", "Exists", effect="NoExecute", seconds=60)
+    n = node("n1", taints=[taint("maintenance", effect="NoExecute")])
+    assert [x.type for x in evaluate(n, daemonset("ds", tolerations=[tol])).notes] == ["TolerationSeconds"]
+    v = evaluate(n, daemonset("ds", tolerations=[tol], node_selector={"zone": "a"}))
+    assert v.notes == () and not v.should_run
+
+
+def test_cordon_note_only_where_the_daemonset_runs():
+    n = node("n1", unschedulable=True, taints=[taint("node.kubernetes.io/unschedulable")])
+    assert evaluate(n, daemonset("ds", node_selector={"zone": "a"})).notes == ()
+    blocked = node("n1", unschedulable=True, taints=[taint("node.kubernetes.io/unschedulable"), taint("x")])
+    assert evaluate(blocked, daemonset("ds")).notes == ()
+
+
+def test_loop_note_when_another_taint_still_blocks_says_so():
+    tol = toleration("maintenance", "Exists", effect="NoExecute", seconds=60)
+    n = node("n1", taints=[taint("maintenance", effect="NoExecute"), taint("dedicated", "gpu")])
+    v = evaluate(n, daemonset("ds", tolerations=[tol]))
+    assert not v.should_run and v.reasons[0].detail["toleration"] is not None
+    [note] = v.notes
+    assert "once the untolerated taints are tolerated too" in note.message
+    running = evaluate(node("n1", taints=[taint("maintenance", effect="NoExecute")]),
+                       daemonset("ds", tolerations=[tol]))
+    assert "the pod is evicted then" in running.notes[0].message and "in a loop" in running.notes[0].message

@@ -388,6 +388,76 @@ def test_pending_container_creating_is_not_a_problem():
 
 
 # ============================================================================================
+# not_ready_summary (diff's Unready detail): what the pod is really doing
+# ============================================================================================
+
+UNSCHEDULABLE_MSG = ("0/8 nodes are available: 1 Insufficient cpu, 7 node(s) didn't match Pod's node "
+                     "affinity/selector. preemption: 0/8 nodes are available: 1 No preemption victims found "
+                     "for incoming pod, 7 Preemption is not helpful for scheduling.")
+
+
+def _unscheduled(ds, node_name, **cond):
+    pod = b.daemon_pod(ds, node_name, phase="Pending", ready=False, bound=False)
+    pod["status"]["conditions"][0].update(cond)
+    return pod
+
+
+def test_not_ready_summary_pending_unscheduled_quotes_the_scheduler():
+    ds = b.daemonset("fat", containers=[b.container(requests={"cpu": "8"})])
+    pod = _unscheduled(ds, "n1", reason="Unschedulable", message=UNSCHEDULABLE_MSG)
+    assert podstate.not_ready_summary(pod) == \
+        f"pod {pod['metadata']['name']} is Pending, not scheduled: {UNSCHEDULABLE_MSG}"
+
+
+def test_not_ready_summary_pending_unscheduled_without_message_gives_the_reason_or_yet():
+    ds = b.daemonset("fat")
+    pod = _unscheduled(ds, "n1", reason="SchedulingGated")
+    del pod["status"]["conditions"][0]["message"]
+    assert podstate.not_ready_summary(pod).endswith("is Pending, not scheduled: SchedulingGated")
+    fresh = b.daemon_pod(ds, "n1", phase="Pending", ready=False, bound=False)
+    fresh["status"]["conditions"] = []
+    assert podstate.not_ready_summary(fresh).endswith("is Pending, not scheduled yet")
+
+
+def test_not_ready_summary_running_but_not_ready_gives_the_ready_condition_reason():
+    pod = _status_pod("Running", [_cs("agent", running=True, ready=False, started=True),
+                                  _cs("exporter", running=True, ready=True, started=True)])
+    pod["metadata"] = {"name": "agent-x2k", "namespace": "default"}
+    pod["status"]["conditions"] = [{"type": "Ready", "status": "False", "reason": "ContainersNotReady"}]
+    assert podstate.not_ready_summary(pod) == \
+        "pod agent-x2k is Running but not Ready (ContainersNotReady: containers not ready: agent)"
+
+
+def test_not_ready_summary_crash_loop():
+    cs = _cs(waiting="CrashLoopBackOff", restarts=7)
+    cs["lastState"] = {"terminated": {"exitCode": 1, "reason": "Error"}}
+    pod = _status_pod("Running", [cs])
+    pod["metadata"] = {"name": "agent-x2k", "namespace": "default"}
+    assert podstate.not_ready_summary(pod) == ("pod agent-x2k is CrashLoopBackOff: container agent keeps "
+                                               "crashing (7 restarts, last exit code 1, Error)")
+
+
+def test_not_ready_summary_image_pull_and_container_creating():
+    ds = b.daemonset("agent")
+    pull = b.daemon_pod(ds, "n1", phase="Pending", ready=False, waiting="ImagePullBackOff", suffix="p")
+    assert podstate.not_ready_summary(pull).startswith("pod agent-p is ImagePullBackOff: container agent "
+                                                       "cannot pull image")
+    creating = b.daemon_pod(ds, "n1", phase="Pending", ready=False, waiting="ContainerCreating", suffix="c")
+    assert podstate.not_ready_summary(creating) == \
+        "pod agent-c is Pending on the node (ContainerCreating): its containers have not started"
+
+
+def test_not_ready_summary_failed_and_terminating():
+    ds = b.daemonset("agent")
+    failed = b.daemon_pod(ds, "n1", phase="Failed", ready=False, suffix="f")
+    failed["status"].update(reason="Evicted", message="The node was low on resource: memory.")
+    assert podstate.not_ready_summary(failed) == \
+        "pod agent-f is Failed: Evicted: The node was low on resource: memory."
+    gone = b.daemon_pod(ds, "n1", ready=False, deleting=True, suffix="t")
+    assert podstate.not_ready_summary(gone) == "pod agent-t is Terminating"
+
+
+# ============================================================================================
 # node_state
 # ============================================================================================
 

@@ -228,8 +228,9 @@ def untolerated_taint(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[H
     hits = []
     for key, node_names in sorted(skipped.items()):
         taint = {"key": key[0], "value": key[1], "effect": key[2]}
-        evicts = " (and an existing pod is evicted)" if key[2] == tt.NO_EXECUTE else ""
-        hits.append(Hit(f"skipped on {_nodes_word(len(node_names))} ({few(sorted(node_names))}): taint "
+        evicts = " (and an existing pod is evicted)" if key[2] == tt.NO_EXECUTE else \
+            " (a pod placed before the taint keeps running until it is replaced)"
+        hits.append(Hit(f"no pod is placed on {_nodes_word(len(node_names))} ({few(sorted(node_names))}): taint "
                         f"{tt.format_taint(taint)} is not tolerated{evicts}",
                         Fix("if the agent belongs on those nodes, tolerate the taint", "spec.template.spec",
                             {"tolerations": [fixes[key]]}),

@@ -83,7 +83,7 @@ def test_untolerated_taint_fix_is_the_narrowest_toleration():
     hit = L.untolerated_taint(ds_with(), [node("gpu-1", taints=[GPU])])[0]
     assert hit.fix.value == {"tolerations": [{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present",
                                               "effect": "NoSchedule"}]}
-    assert hit.message == "skipped on 1 node (gpu-1): taint nvidia.com/gpu=present:NoSchedule is not tolerated"
+    assert hit.message == "no pod is placed on 1 node (gpu-1): taint nvidia.com/gpu=present:NoSchedule is not tolerated (a pod placed before the taint keeps running until it is replaced)"
 
 
 def test_untolerated_taint_fixed_by_its_own_fix():

@@ -157,6 +157,8 @@ def option_value(line: Line, opt: click.Option, incomplete: str, timeout: float)
     kind = NAME_KINDS.get(opt.name)
     if kind is None:
         return [], NO_FILE
+    if kind == "daemonsets" and line.command.name == "why":
+        kind = "any-daemonsets"   # why -d NAME looks in every namespace unless -n says which
     return names(kind, line, incomplete, timeout), NO_FILE
 
 
@@ -214,7 +216,10 @@ def _lookup(kind: str, v: Dict[str, object], timeout: float) -> List[str]:
         return [name(n) for n in source.nodes()]
     if kind == "namespaces":   # the namespaces that hold DaemonSets: the only ones worth naming here
         return [namespace(d) for d in source.daemonsets(None)]
-    ns = None if v.get("all_namespaces") else (v.get("namespace") or source.default_namespace)
+    if kind == "any-daemonsets":
+        ns = None if v.get("all_namespaces") else v.get("namespace")
+    else:
+        ns = None if v.get("all_namespaces") else (v.get("namespace") or source.default_namespace)
     return [name(d) for d in source.daemonsets(ns)]
 
 

@@ -14,6 +14,7 @@ from typing import Iterable, List, Mapping, Optional, Tuple
 
 from kubectl_ds.core.eligibility import daemon_pod_spec, evaluate
 from kubectl_ds.core.objects import deleting, get_in, labels, name, namespace
+from kubectl_ds.core.podstate import not_ready_summary
 from kubectl_ds.core.revisions import (HASH_LABEL, allows_surge, current_hash, is_available, is_pod_updated,
                                        is_ready, orphan_matcher, pods_by_node, template_generation)
 
@@ -39,6 +40,7 @@ class Coverage:
     computed: Mapping[str, int] = field(default_factory=dict)
     reported: Mapping[str, Optional[int]] = field(default_factory=dict)
     generation_observed: bool = True
+    unready_detail: Mapping[str, str] = field(default_factory=dict)   # node -> what its pod is really doing
 
     @property
     def in_sync(self) -> bool:
@@ -67,6 +69,7 @@ def diff(ds: Mapping, nodes: Iterable[Mapping], pods: Iterable[Mapping], revisio
     mrs = int(get_in(ds, "spec", "minReadySeconds", default=0) or 0)
     surge = allows_surge(ds)
     desired, missing, mis, evicting, dups, outdated, unready = [], [], [], [], [], [], []
+    unready_detail = {}
     counts = dict.fromkeys(STATUS_FIELDS, 0)
     verdict_of = _placement(ds)
     for node in nodes:
@@ -94,6 +97,7 @@ def diff(ds: Mapping, nodes: Iterable[Mapping], pods: Iterable[Mapping], revisio
             counts["numberReady"] += 1
         else:
             unready.append(n)
+            unready_detail[n] = not_ready_summary(oldest)
         if is_available(oldest, mrs, now):
             counts["numberAvailable"] += 1
         if is_pod_updated(oldest, cur, tgen):
@@ -112,7 +116,7 @@ def diff(ds: Mapping, nodes: Iterable[Mapping], pods: Iterable[Mapping], revisio
         unknown_nodes=tuple(sorted(n for n in by_node if n not in node_names)),
         current_hash=cur, computed=counts,
         reported={k: status.get(k, 0 if k != "numberUnavailable" else None) for k in STATUS_FIELDS},
-        generation_observed=observed)
+        generation_observed=observed, unready_detail=unready_detail)
 
 
 class _Placement:

@@ -13,6 +13,7 @@ def diff_document(c: Coverage) -> dict:
             "desired": list(c.desired), "actual": list(c.actual),
             "missing": list(c.missing), "misscheduled": list(c.misscheduled),
             "duplicates": list(c.duplicates), "outdated": list(c.outdated), "unready": list(c.unready),
+            "unreadyDetail": dict(c.unready_detail),
             "evicting": list(c.evicting), "orphans": list(c.orphans), "unknownNodes": list(c.unknown_nodes),
             "currentRevision": c.current_hash or None, "inSync": c.in_sync,
             "status": {"computed": dict(c.computed), "reported": _reported(c),
@@ -69,7 +70,7 @@ def _reported(c: Coverage) -> dict:
 def _unready_detail(c: Coverage, node: str) -> str:
     """What the node's oldest daemon pod is really doing (podstate.not_ready_summary) when the
     Coverage carries it; otherwise where to look."""
-    known = (getattr(c, "unready_detail", None) or {}).get(node)
+    known = c.unready_detail.get(node)
     if known:
         return known
     return f"oldest daemon pod is not Ready (see kubectl ds why {node} -d {c.name} -n {c.namespace})"

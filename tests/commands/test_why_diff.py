@@ -212,27 +212,13 @@ def test_why_unknown_daemonset_says_where_it_looked(run_cli, extra, message):
     assert res.stderr.strip() == message and res.stdout == ""
 
 
-def test_diff_unready_detail_points_at_why(run_cli):
+def test_diff_unready_detail_says_what_the_pod_is_doing(run_cli):
+    # worker-5's pod is Pending and unscheduled: say so (with the scheduler's condition message),
+    # not "not Ready"
     out = run_cli("diff", "log-agent", "-n", "logging", *S, expect=1).stdout
-    assert "worker-5  Unready       oldest daemon pod is not Ready (see kubectl ds why worker-5 -d log-agent " \
-           "-n logging)" in out
-
-
-def test_diff_unready_detail_says_what_the_pod_is_doing_when_coverage_has_it():
-    """render uses Coverage.unready_detail (node -> podstate.not_ready_summary) once core fills it."""
-    from dataclasses import dataclass, field
-    from typing import Mapping
-    from kubectl_ds.core.coverage import Coverage
-    from kubectl_ds.render.diff import diff_text
-
-    @dataclass(frozen=True)
-    class WithDetail(Coverage):
-        unready_detail: Mapping[str, str] = field(default_factory=dict)
-
-    cov = WithDetail("ops", "fat", ("n1",), ("n1",), (), (), (), (), (), ("n1",), (), (), "h1",
-                     unready_detail={"n1": "pod fat-x2k is Pending, not scheduled: 0/8 nodes are available"})
-    assert "n1    Unready  pod fat-x2k is Pending, not scheduled: 0/8 nodes are available" in \
-        diff_text(cov, False, False)
+    assert "worker-5  Unready       pod log-agent-x7k2p is Pending, not scheduled: 0/1 nodes are available" in out
+    doc = run_cli("diff", "log-agent", "-n", "logging", *S, "-o", "json", expect=1).json()
+    assert doc["unreadyDetail"] == {"worker-5": "pod log-agent-x7k2p is Pending, not scheduled: 0/1 nodes are available"}
 
 
 @pytest.mark.parametrize("status,shown", [

@@ -35,7 +35,7 @@ def values(comps):
     (["-n", "kube-system", *SNAP, "diff"], "", ["gpu-device-plugin", "net-agent"]),
     (["diff", *SNAP], "", []),                      # the snapshot's "default" namespace has none
     (["why", "cp-1", *SNAP, "-A", "-d"], "lo", ["log-agent"]),
-    (["why", "cp-1", *SNAP, "-d"], "", []),
+    (["why", "cp-1", *SNAP, "-d"], "", ["gpu-device-plugin", "log-agent", "net-agent", "node-exporter"]),
     (["why", "cp-1", *SNAP, "-n"], "", ["kube-system", "logging", "monitoring"]),
     (["why", "cp-1", *SNAP], "--namespace=l", ["--namespace=logging"]),
     (["why", "cp-1", *SNAP, "-nlogging", "-d"], "", ["log-agent"]),
@@ -44,7 +44,7 @@ def values(comps):
     (["why"], "--output=j", ["--output=json"]),
 ], ids=["subcommand-prefix", "why-nodes", "why-node-prefix", "global-options-first",
         "diff-all-namespaces", "diff-namespace", "diff-namespace-equals", "namespace-before-subcommand",
-        "diff-default-namespace", "why-daemonset-all", "why-daemonset-default-ns", "namespaces",
+        "diff-default-namespace", "why-daemonset-all", "why-daemonset-every-namespace", "namespaces",
         "namespace-equals-prefix", "short-option-attached-value", "why-node-given", "output-formats",
         "output-equals"])
 def test_complete_names_from_the_snapshot(words, incomplete, expected):
@@ -111,7 +111,7 @@ def test_complete_flags_with_descriptions():
     flags = values(comps)
     assert {"--snapshot", "--namespace", "--context", "--kubeconfig", "--daemonset", "--output", "--help"} <= set(flags)
     assert "--version" not in flags          # a root-only option is not offered after a subcommand
-    assert "--daemonset\tOnly this DaemonSet." in comps
+    assert "--daemonset\tOnly this DaemonSet (in every namespace that has one, or only in -n's)." in comps
     assert "--version" in values(complete([], "--v")[0])
     assert directive == NO_FILE
 

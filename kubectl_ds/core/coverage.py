@@ -41,6 +41,7 @@ class Coverage:
     reported: Mapping[str, Optional[int]] = field(default_factory=dict)
     generation_observed: bool = True
     unready_detail: Mapping[str, str] = field(default_factory=dict)   # node -> what its pod is really doing
+    failed_create: Optional[str] = None   # why missing nodes have no pod (the controller's event), if known
 
     @property
     def in_sync(self) -> bool:

@@ -323,3 +323,27 @@ def failed_scheduling_messages(pod: Mapping, events: Iterable[Mapping]) -> List[
         stamp = ev.get("lastTimestamp") or ev.get("eventTime") or get_in(ev, "metadata", "creationTimestamp", default="")
         mine.append((stamp or "", ev.get("message") or ev.get("note") or ""))
     return [m for _, m in sorted(mine)]
+
+
+# seconds: an older FailedCreate no longer explains a missing pod (the controller retries with a
+# backoff of up to ~17 minutes, each retry refreshing the event; the apiserver keeps events an hour)
+FAILED_CREATE_WINDOW = 3600
+
+
+def failed_create(ds: Mapping, events: Iterable[Mapping], now: datetime) -> Optional[str]:
+    """The message of the DaemonSet's latest FailedCreate event of the last hour, if any: why the
+    controller could not create a pod (a ResourceQuota, an admission webhook, Pod Security)."""
+    from kubectl_ds.core.revisions import parse_time
+    latest, latest_at = None, None
+    for ev in events:
+        obj = ev.get("involvedObject") or ev.get("regarding") or {}
+        if ev.get("reason") != "FailedCreate" or obj.get("kind") != "DaemonSet" or obj.get("name") != name(ds) \
+                or (obj.get("uid") or uid(ds)) != uid(ds):
+            continue
+        at = parse_time(ev.get("lastTimestamp") or get_in(ev, "series", "lastObservedTime") or ev.get("eventTime")
+                        or get_in(ev, "metadata", "creationTimestamp", default=""))
+        if at is None or (now - at).total_seconds() > FAILED_CREATE_WINDOW:
+            continue
+        if latest_at is None or at > latest_at:
+            latest, latest_at = ev, at
+    return (latest.get("message") or latest.get("note") or "") if latest is not None else None

@@ -18,7 +18,7 @@ from kubectl_ds.core.coverage import diff as coverage
 from kubectl_ds.core.objects import condition, deleting, get_in, labels, name, namespace, uid
 from kubectl_ds.core.results import Reason
 from kubectl_ds.core.revisions import (GENERATION_LABEL, HASH_LABEL, allows_surge, current_hash, is_available,
-                                       owned_revisions, parse_time, pods_by_node, template_generation)
+                                       owned_revisions, pods_by_node, template_generation)
 
 UPDATED, UPDATING, OUTDATED, MISSING = "Updated", "Updating", "Outdated", "Missing"
 DONE, PROGRESSING, STUCK, WAITING = "Done", "Progressing", "Stuck", "Waiting"
@@ -234,35 +234,17 @@ def pending_targets(ds: Mapping, pods: Sequence[Mapping]) -> List[str]:
                    if any(not get_in(p, "spec", "nodeName") and not deleting(p) for p in lst)})
 
 
-# seconds: an older FailedCreate no longer explains a gap (the controller retries with a backoff of up to
-# ~17 minutes, each retry refreshing the event; the apiserver keeps events for an hour)
-FAILED_CREATE_WINDOW = 3600
-
-
 def _failed_create(ds: Mapping, rows: Sequence[NodeProgress], events: Sequence[Mapping],
                    now: datetime) -> List[Reason]:
     """Nodes without a pod while the controller reports FailedCreate (a quota, an admission webhook,
     a PodSecurity rejection): the pod was never created, so no pod event can say why."""
     missing = [r.node for r in rows if r.state == MISSING and not r.pod]
-    if not missing:
-        return []
-    latest, latest_at = None, None
-    for ev in events:
-        obj = ev.get("involvedObject") or {}
-        if ev.get("reason") != "FailedCreate" or obj.get("kind") != "DaemonSet" or \
-                (obj.get("uid") or uid(ds)) != uid(ds) or obj.get("name") != name(ds):
-            continue
-        at = parse_time(ev.get("lastTimestamp") or get_in(ev, "series", "lastObservedTime") or ev.get("eventTime")
-                        or get_in(ev, "metadata", "creationTimestamp", default=""))
-        if at is None or (now - at).total_seconds() > FAILED_CREATE_WINDOW:
-            continue
-        if latest_at is None or at > latest_at:
-            latest, latest_at = ev, at
-    if latest is None:
+    message = podstate.failed_create(ds, events, now) if missing else None
+    if message is None:
         return []
     return [Reason("FailedCreate", f"{len(missing)} node(s) have no pod ({', '.join(missing[:5])}"
-                   f"{' ...' if len(missing) > 5 else ''}): the controller cannot create it: {latest.get('message', '')}",
-                   {"nodes": missing, "message": latest.get("message", "")})]
+                   f"{' ...' if len(missing) > 5 else ''}): the controller cannot create it: {message}",
+                   {"nodes": missing, "message": message})]
 
 
 def _held(node_name: str, on_node: List[Mapping], mrs: int, now: datetime) -> Optional[NodeProgress]:

@@ -13,7 +13,7 @@ def diff_document(c: Coverage) -> dict:
             "desired": list(c.desired), "actual": list(c.actual),
             "missing": list(c.missing), "misscheduled": list(c.misscheduled),
             "duplicates": list(c.duplicates), "outdated": list(c.outdated), "unready": list(c.unready),
-            "unreadyDetail": dict(c.unready_detail),
+            "unreadyDetail": dict(c.unready_detail), "failedCreate": c.failed_create,
             "evicting": list(c.evicting), "orphans": list(c.orphans), "unknownNodes": list(c.unknown_nodes),
             "currentRevision": c.current_hash or None, "inSync": c.in_sync,
             "status": {"computed": dict(c.computed), "reported": _reported(c),
@@ -33,7 +33,8 @@ def diff_text(c: Coverage, wide: bool, color: bool) -> str:
         out.append(f"warning: the DaemonSet's status disagrees with the pods{why}")
     problems = []
     for n in c.missing:
-        problems.append([n, "Missing", "should run here, has no daemon pod"])
+        problems.append([n, "Missing", "should run here, has no daemon pod" + (
+            f": the controller cannot create it: {c.failed_create}" if c.failed_create else "")])
     for n in c.misscheduled:
         kept = "pod is being evicted (untolerated NoExecute or no longer selected)" if n in c.evicting \
             else "pod kept running, no new one would be placed (untolerated NoSchedule)"

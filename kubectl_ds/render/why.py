@@ -34,8 +34,8 @@ def why_text(report: NodeReport, wide: bool, color: bool) -> str:
         headers += ["POD-STATUS", "REVISION"]
     rows = []
     for e in report.entries:
-        reason = ",".join(dict.fromkeys(r.type for r in e.verdict.reasons + (e.pod.problems if e.pod else ()))) \
-            or "-"
+        reason = ",".join(dict.fromkeys(r.type for r in e.verdict.reasons + (e.pod.problems if e.pod else ())
+                                        + _causes(e))) or "-"
         row = [e.namespace, e.name, yes(e.verdict.should_run), yes(e.verdict.should_continue_running),
                paint(e.state, color), e.pod.name if e.pod else "-", reason]
         if wide:
@@ -54,7 +54,9 @@ def why_text(report: NodeReport, wide: bool, color: bool) -> str:
                                      .rstrip(), "      "))
         for r in (e.pod.problems if e.pod else ()):
             lines.append(f"  - {r.type}: {r.message}")
-        for r in e.verdict.notes + e.hints:
+        for r in _causes(e):
+            lines.append(f"  - {r.type}: {r.message}")
+        for r in e.verdict.notes + tuple(h for h in e.hints if h not in _causes(e)):
             if wide or r.type not in ("Cordoned",):
                 lines.append(f"  - note: {r.message}")
         if e.extra_pods:
@@ -66,3 +68,9 @@ def why_text(report: NodeReport, wide: bool, color: bool) -> str:
     return "\n".join(out)
 
 
+def _causes(e) -> tuple:
+    """A missing pod's Warning events on the DaemonSet (FailedCreate: a quota, a webhook...): the
+    reason there is no pod, so they go in REASON, not among the notes."""
+    if e.pod is not None or e.verdict.reasons:
+        return ()
+    return tuple(h for h in e.hints if h.type not in ("NotCreatedYet", "DaemonSetDeleting"))

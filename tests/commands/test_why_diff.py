@@ -253,3 +253,46 @@ def test_malformed_snapshot_message_reads_well(run_cli, tmp_path, content, messa
     res = run_cli("why", "n1", "--snapshot", str(path), expect=2)
     assert res.stderr.startswith(f"error: malformed snapshot {path}: {message}"), res.stderr
     assert " at at " not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_why_names_the_failed_create_behind_a_missing_pod():
+    """No pod, because the controller cannot create it (a quota): the DaemonSet's Warning event is
+    the reason, in REASON and as a cause line, not a note."""
+    from datetime import datetime, timezone
+    from kubectl_ds.core.node_report import explain_node
+    from kubectl_ds.render.why import why_document, why_text
+    from tests import builders as b
+    ds = b.daemonset("agent", "quota")
+    ev = b.event(ds, "FailedCreate", 'Error creating: pods "agent-x" is forbidden: exceeded quota: pods')
+    report = explain_node(b.node("n1"), [ds], [], [ev], [], datetime(2026, 11, 1, 12, tzinfo=timezone.utc))
+    text = why_text(report, False, False)
+    row = next(line for line in text.splitlines() if line.startswith("quota "))
+    assert row.split()[-1] == "FailedCreate", row
+    assert '  - FailedCreate: Error creating: pods "agent-x" is forbidden: exceeded quota: pods' in text
+    assert "note: Error creating" not in text
+    # without such an event, the hint stays a note and REASON stays empty
+    quiet = why_text(explain_node(b.node("n1"), [ds], [], [], [], datetime(2026, 11, 1, 12, tzinfo=timezone.utc)),
+                     False, False)
+    assert next(line for line in quiet.splitlines() if line.startswith("quota ")).split()[-1] == "-"
+    assert "note: the controller should create a pod here" in quiet
+    assert why_document(report)["daemonsets"][0]["notes"]    # the JSON contract is unchanged
+
+
+def test_diff_says_why_missing_nodes_have_no_pod(run_cli, tmp_path):
+    """A pods quota: the controller's FailedCreate event on the DaemonSet is the only trace."""
+    from tests import builders as b
+    ds = b.daemonset("agent", "quota", status={"desiredNumberScheduled": 2, "observedGeneration": 1})
+    recent = b.event(ds, "FailedCreate", 'Error creating: pods "agent-x" is forbidden: exceeded quota: pods',
+                     when="2026-11-21T11:50:00Z")
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps(b.dump([b.node("n1"), b.node("n2")], ds, recent)))
+    out = run_cli("diff", "agent", "-n", "quota", "--snapshot", str(path), expect=1).stdout
+    assert 'n1    Missing  should run here, has no daemon pod: the controller cannot create it: Error creating: ' \
+           'pods "agent-x" is forbidden: exceeded quota: pods' in out
+    doc = run_cli("diff", "-A", "--snapshot", str(path), "-o", "json", expect=1).json()
+    assert doc["items"][0]["failedCreate"].endswith("exceeded quota: pods")
+    # an event from yesterday explains nothing today
+    recent["lastTimestamp"] = recent["firstTimestamp"] = "2026-11-20T11:50:00Z"
+    path.write_text(json.dumps(b.dump([b.node("n1"), b.node("n2")], ds, recent)))
+    doc = run_cli("diff", "agent", "-n", "quota", "--snapshot", str(path), "-o", "json", expect=1).json()
+    assert doc["failedCreate"] is None

@@ -192,6 +192,11 @@ def test_rollout_names_a_quota_that_stops_pods_being_created(scenario, kube, liv
     doc = live("rollout", "agent", "-n", scenario.namespace, "--no-follow", "-o", "json", expect=1).json()
     [fc] = [c for c in doc["culprits"] if c["type"] == "FailedCreate"]
     assert "exceeded quota" in fc["message"] and len(fc["nodes"]) == 2, fc
+    # diff and why say it too
+    diff = live("diff", "agent", "-n", scenario.namespace, "-o", "json", expect=1).json()
+    assert len(diff["missing"]) == 2 and "exceeded quota" in diff["failedCreate"]
+    entry = live("why", fc["nodes"][0], "-d", "agent", "-n", scenario.namespace, "-o", "json").json()["daemonsets"][0]
+    assert entry["state"] == "Missing" and any("exceeded quota" in n["message"] for n in entry["notes"])
 
 
 def test_rollout_judges_a_pending_pod_against_the_other_pods_on_its_node(scenario, kube, live):

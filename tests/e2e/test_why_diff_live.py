@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import ds_manifest
+import time
+
+from tests.e2e.conftest import ISOLATION_LABEL, ds_manifest
 
 CP_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
 
@@ -184,3 +186,45 @@ def test_unknown_node_and_daemonset_live(scenario, live):
     assert live("why", "no-such-node", expect=2).stderr == 'error: node "no-such-node" not found\n'
     res = live("diff", "nope", "-n", scenario.namespace, expect=2)
     assert res.stderr == f"error: daemonset \"nope\" not found in namespace '{scenario.namespace}'\n"
+
+
+def test_unreachable_node_keeps_its_daemon_pod(scenario, kube, live):
+    """A node stops reporting: after the node-monitor grace period the lifecycle controller marks
+    it Unknown and taints it unreachable, NoSchedule and NoExecute. The controller's own daemon
+    tolerations cover unreachable:NoExecute only: shouldRun false, shouldContinueRunning true, so
+    the pod stays, counted as misscheduled. The node here is not KWOK's: the test writes its one
+    Ready heartbeat itself, then stops."""
+    from datetime import datetime, timezone
+    n1 = scenario.node("n1")
+    n2 = f"{scenario.id}-n2"
+    kube.core.create_node({"apiVersion": "v1", "kind": "Node", "metadata": {"name": n2, "labels": {
+        "kubernetes.io/hostname": n2, "kubernetes.io/os": "linux", ISOLATION_LABEL: scenario.id}},
+        "spec": {}}, _preload_content=False)
+    scenario.nodes.append(n2)
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    kube.core.patch_node_status(n2, {"status": {
+        "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "110"},
+        "capacity": {"cpu": "8", "memory": "32Gi", "pods": "110"},
+        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "test heartbeat",
+                        "lastHeartbeatTime": now, "lastTransitionTime": now}]}}, _preload_content=False)
+    scenario.sync_nodes()
+    scenario.daemonset(ds_manifest("agent"))
+    kube.wait("a daemon pod bound to each node", lambda: _nodes_with_pods(kube, scenario.namespace, "agent")
+              == sorted([n1, n2]) or _nodes_with_pods(kube, scenario.namespace, "agent"),
+              kube.core.list_namespaced_pod, 60, namespace=scenario.namespace)
+
+    def unreachable():
+        node = kube.node(n2)
+        keys = {(t["key"], t["effect"]) for t in node["spec"].get("taints") or ()}
+        want = {("node.kubernetes.io/unreachable", "NoSchedule"), ("node.kubernetes.io/unreachable", "NoExecute")}
+        return want <= keys or f"taints {sorted(keys)}"
+    kube.wait("the lifecycle controller to taint the node unreachable", unreachable, kube.core.list_node, 150)
+    time.sleep(3)   # a NoExecute eviction, were it coming, would be immediate
+    assert _nodes_with_pods(kube, scenario.namespace, "agent") == sorted([n1, n2])
+    why = live("why", n2, "-d", "agent", "-n", scenario.namespace, "-o", "json").json()
+    entry = why["daemonsets"][0]
+    assert (entry["shouldRun"], entry["shouldContinueRunning"], entry["state"]) == (False, True, "Misscheduled")
+    assert {r["taint"]["key"] for r in entry["reasons"]} == {"node.kubernetes.io/unreachable"}
+    assert any(c["type"] == "NodeNotReady" for c in why["nodeConditions"])
+    doc = live("diff", "agent", "-n", scenario.namespace, "-o", "json", expect=1).json()
+    assert doc["misscheduled"] == [n2] and doc["evicting"] == [] and doc["desired"] == [n1]

@@ -229,9 +229,12 @@ def _node_progress(node, on_node, all_pods, events, cur, tgen, mrs, now):
 
 
 def pending_targets(ds: Mapping, pods: Sequence[Mapping]) -> List[str]:
-    """Nodes a daemon pod waits to be scheduled on: what progress() needs node_pods for."""
-    return sorted({n for n, lst in pods_by_node(ds, pods).items()
-                   if any(not get_in(p, "spec", "nodeName") and not deleting(p) for p in lst)})
+    """Nodes a daemon pod could not be scheduled on (PodScheduled=False: the scheduler tried and
+    failed; a pod it has not looked at yet is left alone): what progress() needs node_pods for."""
+    def unschedulable(p):
+        cond = condition(p, "PodScheduled")
+        return not get_in(p, "spec", "nodeName") and not deleting(p) and bool(cond) and cond.get("status") == "False"
+    return sorted({n for n, lst in pods_by_node(ds, pods).items() if any(unschedulable(p) for p in lst)})
 
 
 def _failed_create(ds: Mapping, rows: Sequence[NodeProgress], events: Sequence[Mapping],

@@ -763,6 +763,9 @@ def test_pending_pod_is_judged_against_every_pod_on_its_node():
     porter = b.plain_pod("port-hog", "n0", ports=[{"containerPort": 9100, "hostPort": 9100, "protocol": "TCP"}])
     pods = [pending, _old(ds, "n1"), _old(ds, "n2")]
     assert ro.pending_targets(ds, pods) == ["n0"]
+    fresh = copy.deepcopy(pending)       # not looked at by the scheduler yet: no PodScheduled condition
+    fresh["status"]["conditions"] = []
+    assert ro.pending_targets(ds, [fresh, _old(ds, "n1")]) == []
     without = ro.progress(ds, pods, [b.node(n) for n in NODES], _revs(ds), [], NOW)
     assert "InsufficientResource" not in {p.type for p in _row(without, "n0").problems}
     st = ro.progress(ds, pods, [b.node(n) for n in NODES], _revs(ds), [], NOW, {"n0": [hog]})

@@ -23,11 +23,13 @@ EVENTS_EVERY = 5.0   # seconds between event re-reads for Pending pods
 MAX_PENDING_NODES = 20   # nodes whose pods are read to explain a Pending daemon pod
 
 
-def rollout_events(source, ds: dict) -> List[dict]:
-    """The namespace's Pod events (scheduling) and the DaemonSet's own (FailedCreate)."""
+def rollout_events(source, ds: dict, pods: bool = True, daemonset: bool = True) -> List[dict]:
+    """The namespace's FailedScheduling Pod events (the only pod events progress() reads: the
+    server filters by reason, so the many Scheduled/Pulled/Started ones are not sent) and the
+    DaemonSet's own (FailedCreate)."""
     ns = namespace(ds)
-    return source.events(ns, "involvedObject.kind=Pod") + \
-        source.events(ns, f"involvedObject.kind=DaemonSet,involvedObject.name={name(ds)}")
+    return (source.events(ns, "involvedObject.kind=Pod,reason=FailedScheduling") if pods else []) + \
+        (source.events(ns, f"involvedObject.kind=DaemonSet,involvedObject.name={name(ds)}") if daemonset else [])
 
 
 def pods_on_nodes(source, ds: dict, pods: List[dict]) -> Dict[str, List[dict]]:
@@ -106,13 +108,14 @@ class Follower:
         status = progress(self.ds, pods, list(self.nodes.values()), self.revisions, self.events, self.clock(),
                           self.node_pods)
         # something only events or other pods can explain: a Pending pod, a node without one
-        if any(c.type in ("FailedScheduling", "InsufficientResource", "HostPortConflict") for c in status.culprits) \
-                or any(not get_in(p, "spec", "nodeName") for p in pods) \
-                or any(n.state == MISSING and not n.pod for n in status.nodes):
+        pending = any(c.type in ("FailedScheduling", "InsufficientResource", "HostPortConflict")
+                      for c in status.culprits) or any(not get_in(p, "spec", "nodeName") for p in pods)
+        missing = any(n.state == MISSING and not n.pod for n in status.nodes)
+        if pending or missing:
             if monotonic() - self.events_at >= EVENTS_EVERY:
                 self.events_at = monotonic()
-                self.events = rollout_events(self.source, self.ds)
-                self.node_pods = pods_on_nodes(self.source, self.ds, pods)
+                self.events = rollout_events(self.source, self.ds, pods=pending, daemonset=missing)
+                self.node_pods = pods_on_nodes(self.source, self.ds, pods) if pending else {}
                 status = progress(self.ds, pods, list(self.nodes.values()), self.revisions, self.events,
                                   self.clock(), self.node_pods)
         return status

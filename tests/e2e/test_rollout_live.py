@@ -218,5 +218,8 @@ def test_rollout_judges_a_pending_pod_against_the_other_pods_on_its_node(scenari
         doc = live("rollout", "agent", "-n", scenario.namespace, "--no-follow", "-o", "json", expect=1).json()
         problems = [p for n in doc["nodes"] for p in n["problems"] if p["type"] == "InsufficientResource"]
         assert problems and "1 other pod" in problems[0]["message"] and "500m free" in problems[0]["message"], doc
+        # the scheduler's own message, read with a server-side reason=FailedScheduling filter
+        assert any(p["type"] == "FailedScheduling" and "Insufficient cpu" in p["message"]
+                   for n in doc["nodes"] for p in n["problems"]), doc
     finally:
         kube.delete_namespace(other_ns)

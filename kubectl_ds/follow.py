@@ -12,7 +12,8 @@ import queue
 import threading
 from typing import Callable, Dict, List, Optional
 
-from kubectl_ds.core.objects import get_in, labels, name, namespace, uid
+from kubectl_ds.core.objects import get_in, labels, namespace, uid
+from kubectl_ds.core.podstate import failed_create_selector
 from kubectl_ds.core.revisions import HASH_LABEL
 from kubectl_ds.core.rollout import DONE, MISSING, STUCK, RolloutStatus, judge, pending_targets, progress
 from kubectl_ds.core.selectors import label_selector_string
@@ -29,7 +30,7 @@ def rollout_events(source, ds: dict, pods: bool = True, daemonset: bool = True) 
     DaemonSet's own (FailedCreate)."""
     ns = namespace(ds)
     return (source.events(ns, "involvedObject.kind=Pod,reason=FailedScheduling") if pods else []) + \
-        (source.events(ns, f"involvedObject.kind=DaemonSet,involvedObject.name={name(ds)}") if daemonset else [])
+        (source.events(ns, failed_create_selector(ds)) if daemonset else [])
 
 
 def pods_on_nodes(source, ds: dict, pods: List[dict]) -> Dict[str, List[dict]]:

@@ -8,8 +8,8 @@ import click
 
 from kubectl_ds.commands.common import color, echo, find_daemonset, no_daemonsets, open_source, scope_namespace
 from kubectl_ds.core.coverage import diff as coverage
-from kubectl_ds.core.objects import get_in, name, namespace
-from kubectl_ds.core.podstate import failed_create
+from kubectl_ds.core.objects import get_in, namespace
+from kubectl_ds.core.podstate import failed_create, failed_create_selector
 from kubectl_ds.core.selectors import SelectorError, label_selector_string
 from kubectl_ds.errors import ExitCode
 from kubectl_ds.options import global_options, pop_options
@@ -82,7 +82,7 @@ def diff(ctx, ds_name, filename, **kwargs):
         sel = label_selector_string(ds["spec"].get("selector"))
         cov = coverage(ds, source.nodes(), source.pods(namespace(ds), label_selector=sel),
                        source.revisions(namespace(ds), label_selector=sel), now)
-        result = _with_failed_create(source, cov, ds, now)
+        result = _with_failed_create(cov, ds, now, lambda: source.events(namespace(ds), failed_create_selector(ds)))
         drift = not result.in_sync
     else:
         ns = scope_namespace(opts, source, default_all=False)
@@ -94,9 +94,10 @@ def diff(ctx, ds_name, filename, **kwargs):
         # a few DaemonSets: only their candidate pods, one selector at a time (not every pod in
         # scope, most of which are no daemon's); many: one list of every pod
         pods = source.pods(ns) if len(daemonsets) > PER_DAEMONSET_LISTS else None
+        scope_events = _once(lambda: source.events(ns, failed_create_selector()))   # one read, if any is needed
         result = [_with_failed_create(
-            source, coverage(ds, nodes, _candidates(source, ds) if pods is None else pods, revisions, now), ds, now)
-            for ds in daemonsets]
+            coverage(ds, nodes, _candidates(source, ds) if pods is None else pods, revisions, now), ds, now,
+            scope_events) for ds in daemonsets]
         result.sort(key=lambda c: (c.namespace, c.name))
         drift = any(not c.in_sync for c in result)
     echo(ctx, render(result, opts.output, color(ctx)))
@@ -104,9 +105,19 @@ def diff(ctx, ds_name, filename, **kwargs):
         ctx.exit(ExitCode.BAD_NEWS)
 
 
-def _with_failed_create(source, cov, ds, now):
-    """Nodes missing their pod: the DaemonSet's FailedCreate event says why (one events read, only then)."""
+def _with_failed_create(cov, ds, now, events):
+    """Nodes missing their pod: the DaemonSet's FailedCreate event says why. `events()` reads them,
+    called only when some node is missing its pod."""
     if not cov.missing:
         return cov
-    events = source.events(namespace(ds), f"involvedObject.kind=DaemonSet,involvedObject.name={name(ds)}")
-    return replace(cov, failed_create=failed_create(ds, events, now))
+    return replace(cov, failed_create=failed_create(ds, events(), now))
+
+
+def _once(fn):
+    cache = []
+
+    def call():
+        if not cache:
+            cache.append(fn())
+        return cache[0]
+    return call

@@ -6,7 +6,7 @@ import click
 
 from kubectl_ds.commands.common import color, echo, open_source, scope_namespace
 from kubectl_ds.core.node_report import MISSING, PENDING, explain_node
-from kubectl_ds.core.objects import name, namespace
+from kubectl_ds.core.objects import namespace
 from kubectl_ds.core.revisions import target_node
 from kubectl_ds.errors import DsError
 from kubectl_ds.options import global_options, pop_options
@@ -62,7 +62,7 @@ def _named(source, opts, ds_name):
     every match (one row each)."""
     if opts.namespace:
         return [source.daemonset(opts.namespace, ds_name)]
-    found = [d for d in source.daemonsets(None) if name(d) == ds_name]
+    found = source.daemonsets(None, field_selector=f"metadata.name={ds_name}")
     if not found:
         raise DsError(f'daemonset "{ds_name}" not found in any namespace')
     return found

@@ -37,8 +37,8 @@ def evaluate(node: Mapping, ds: Mapping, spec: Optional[Mapping] = None) -> Verd
     booleans; reasons lists every failing predicate (upstream stops at the first, but a user
     has to fix all of them). A Taint reason suggests a toleration only when the node passes the
     nodeName / nodeSelector / affinity checks, and notes (a finite tolerationSeconds, a cordon)
-    are given only then: otherwise tolerating would change nothing. `spec` is daemon_pod_spec(ds), for callers that evaluate one
-    DaemonSet on many nodes and compute it once.
+    are given only then: otherwise tolerating would change nothing. `spec` is daemon_pod_spec(ds),
+    for callers that evaluate one DaemonSet on many nodes and compute it once.
     """
     if spec is None:
         spec = daemon_pod_spec(ds)

@@ -25,8 +25,8 @@ from kubectl_ds.core.revisions import (GENERATION_LABEL, TEMPLATE_GENERATION_ANN
                                        target_node, template_generation)
 from kubectl_ds.core.rollout import budgets
 
-STEPS = ("backup", "relabel-pods", "relabel-revisions", "orphan-delete", "wait-orphaned", "create", "verify-adoption",
-         "release-rollout", "rollout")
+STEPS = ("backup", "relabel-pods", "relabel-revisions", "orphan-delete", "wait-orphaned", "create",
+         "verify-adoption", "release-rollout", "rollout")
 _SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "selfLink",
                   "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences", "finalizers")
 CONTROLLER_KINDS = ("DaemonSet", "ReplicaSet", "StatefulSet", "Job", "ReplicationController", "Deployment")

@@ -17,7 +17,7 @@ from kubectl_ds.core import taints as tt
 from kubectl_ds.core.objects import condition, deleting, get_in, labels, name, namespace, uid
 from kubectl_ds.core.quantity import format_resource, parse_quantity
 from kubectl_ds.core.results import PodState, Reason
-from kubectl_ds.core.revisions import HASH_LABEL, TERMINAL, is_available, is_ready
+from kubectl_ds.core.revisions import HASH_LABEL, TERMINAL, is_available, is_ready, parse_time
 
 _IMAGE_REASONS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull")
 _CONFIG_REASONS = ("CreateContainerConfigError", "CreateContainerError", "RunContainerError")
@@ -320,9 +320,14 @@ def failed_scheduling_messages(pod: Mapping, events: Iterable[Mapping]) -> List[
             continue
         if obj.get("name") != name(pod) or (obj.get("namespace") or namespace(pod)) != namespace(pod):
             continue
-        stamp = ev.get("lastTimestamp") or ev.get("eventTime") or get_in(ev, "metadata", "creationTimestamp", default="")
-        mine.append((stamp or "", ev.get("message") or ev.get("note") or ""))
+        mine.append((_event_stamp(ev), ev.get("message") or ev.get("note") or ""))
     return [m for _, m in sorted(mine)]
+
+
+def _event_stamp(ev: Mapping) -> str:
+    """When an event (core/v1 or events.k8s.io) was last seen, as RFC 3339 text ("" if unknown)."""
+    return (ev.get("lastTimestamp") or get_in(ev, "series", "lastObservedTime") or ev.get("eventTime")
+            or get_in(ev, "metadata", "creationTimestamp", default="") or "")
 
 
 # seconds: an older FailedCreate no longer explains a missing pod (the controller retries with a
@@ -330,18 +335,22 @@ def failed_scheduling_messages(pod: Mapping, events: Iterable[Mapping]) -> List[
 FAILED_CREATE_WINDOW = 3600
 
 
+def failed_create_selector(ds: Optional[Mapping] = None) -> str:
+    """The events field selector for failed_create(): one DaemonSet's, or every DaemonSet's in scope."""
+    one = f",involvedObject.name={name(ds)}" if ds is not None else ""
+    return f"involvedObject.kind=DaemonSet{one},reason=FailedCreate"
+
+
 def failed_create(ds: Mapping, events: Iterable[Mapping], now: datetime) -> Optional[str]:
     """The message of the DaemonSet's latest FailedCreate event of the last hour, if any: why the
     controller could not create a pod (a ResourceQuota, an admission webhook, Pod Security)."""
-    from kubectl_ds.core.revisions import parse_time
     latest, latest_at = None, None
     for ev in events:
         obj = ev.get("involvedObject") or ev.get("regarding") or {}
         if ev.get("reason") != "FailedCreate" or obj.get("kind") != "DaemonSet" or obj.get("name") != name(ds) \
                 or (obj.get("uid") or uid(ds)) != uid(ds):
             continue
-        at = parse_time(ev.get("lastTimestamp") or get_in(ev, "series", "lastObservedTime") or ev.get("eventTime")
-                        or get_in(ev, "metadata", "creationTimestamp", default=""))
+        at = parse_time(_event_stamp(ev))
         if at is None or (now - at).total_seconds() > FAILED_CREATE_WINDOW:
             continue
         if latest_at is None or at > latest_at:

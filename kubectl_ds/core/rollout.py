@@ -15,7 +15,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from kubectl_ds.core import podstate
 from kubectl_ds.core.coverage import diff as coverage
-from kubectl_ds.core.objects import condition, deleting, get_in, labels, name, namespace, uid
+from kubectl_ds.core.objects import condition, deleting, get_in, labels, name, namespace
 from kubectl_ds.core.results import Reason
 from kubectl_ds.core.revisions import (GENERATION_LABEL, HASH_LABEL, allows_surge, current_hash, is_available,
                                        owned_revisions, pods_by_node, template_generation)

@@ -1,7 +1,8 @@
 """Live source: the apiserver through the kubeconfig (or in-cluster config), raw JSON only.
 
 The official client is imported here and nowhere else, so `--help` and `--snapshot` runs never
-pay for it, and only the parts of it that are used (source/client.py). Responses are read with `_preload_content=False` and parsed as plain JSON: no
+pay for it, and only the parts of it that are used (source/client.py). Responses are read with
+`_preload_content=False` and parsed as plain JSON: no
 generated-model deserialization, which dominates the cost of large lists. LISTs are paginated.
 """
 
@@ -70,10 +71,10 @@ class LiveSource:
         return self._get(self.apps.read_namespaced_daemon_set, "get", "daemonsets", name,
                          namespace=namespace, name=name)
 
-    def daemonsets(self, namespace: Optional[str], label_selector: str = "") -> List[dict]:
+    def daemonsets(self, namespace: Optional[str], label_selector: str = "", field_selector: str = "") -> List[dict]:
         fn = self.apps.list_daemon_set_for_all_namespaces if namespace is None \
             else self.apps.list_namespaced_daemon_set
-        return self._list(fn, "daemonsets", namespace, label_selector=label_selector)
+        return self._list(fn, "daemonsets", namespace, label_selector=label_selector, field_selector=field_selector)
 
     def pods(self, namespace: Optional[str], label_selector: str = "", field_selector: str = "") -> List[dict]:
         fn = self.core.list_pod_for_all_namespaces if namespace is None else self.core.list_namespaced_pod

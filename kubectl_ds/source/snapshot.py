@@ -64,8 +64,8 @@ class SnapshotSource:
         return [o for o in self.by_kind[kind]
                 if (ns is None or namespace(o) == ns) and keep_l(o) and keep_f(o)]
 
-    def daemonsets(self, ns: Optional[str], label_selector: str = "") -> List[dict]:
-        return self._list("daemonsets", ns, label_selector)
+    def daemonsets(self, ns: Optional[str], label_selector: str = "", field_selector: str = "") -> List[dict]:
+        return self._list("daemonsets", ns, label_selector, field_selector)
 
     def pods(self, ns: Optional[str], label_selector: str = "", field_selector: str = "") -> List[dict]:
         return self._list("pods", ns, label_selector, field_selector)

@@ -101,7 +101,7 @@ def test_diff_predicts_the_controller(scenario, kube, live, seed):
     disagreements = []
     for name in ds_names:
         doc = live("diff", name, "-n", scenario.namespace, "-o", "json", expect=None).json()
-        placed = sorted({p["spec"].get("nodeName") for p in kube.pods(scenario.namespace, f"app={name}")
+        placed = sorted({p["spec"].get("nodeName") or "" for p in kube.pods(scenario.namespace, f"app={name}")
                          if not p["metadata"].get("deletionTimestamp")})
         if doc["desired"] != placed or doc["status"]["stale"]:
             ds = kube.daemonset(scenario.namespace, name)

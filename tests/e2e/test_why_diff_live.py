@@ -10,7 +10,8 @@ CP_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedul
 
 
 def _nodes_with_pods(kube, ns, name):
-    return sorted(p["spec"].get("nodeName") for p in kube.pods(ns, f"app={name}")
+    """The nodes of the live pods; a pod the scheduler has not bound yet counts as ""."""
+    return sorted(p["spec"].get("nodeName") or "" for p in kube.pods(ns, f"app={name}")
                   if not p["metadata"].get("deletionTimestamp"))
 
 
@@ -201,17 +202,31 @@ def test_unreachable_node_keeps_its_daemon_pod(scenario, kube, live):
         "kubernetes.io/hostname": n2, "kubernetes.io/os": "linux", ISOLATION_LABEL: scenario.id}},
         "spec": {}}, _preload_content=False)
     scenario.nodes.append(n2)
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    kube.core.patch_node_status(n2, {"status": {
-        "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "110"},
-        "capacity": {"cpu": "8", "memory": "32Gi", "pods": "110"},
-        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "test heartbeat",
-                        "lastHeartbeatTime": now, "lastTransitionTime": now}]}}, _preload_content=False)
+    last_beat = [0.0]
+
+    def heartbeat():
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        kube.core.patch_node_status(n2, {"status": {
+            "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "110"},
+            "capacity": {"cpu": "8", "memory": "32Gi", "pods": "110"},
+            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                            "message": "test heartbeat", "lastHeartbeatTime": now,
+                            "lastTransitionTime": now}]}}, _preload_content=False)
+        last_beat[0] = time.monotonic()
+    heartbeat()
     scenario.sync_nodes()
     scenario.daemonset(ds_manifest("agent"))
-    kube.wait("a daemon pod bound to each node", lambda: _nodes_with_pods(kube, scenario.namespace, "agent")
-              == sorted([n1, n2]) or _nodes_with_pods(kube, scenario.namespace, "agent"),
-              kube.core.list_namespaced_pod, 60, namespace=scenario.namespace)
+
+    def bound():
+        # keep the node alive until both pods are bound: on a slow machine the grace period
+        # could otherwise run out before the scheduler binds the pod to n2
+        if time.monotonic() - last_beat[0] > 10:
+            heartbeat()
+        got = _nodes_with_pods(kube, scenario.namespace, "agent")
+        return got == sorted([n1, n2]) or f"pods on {got}"
+    kube.wait("a daemon pod bound to each node", bound, kube.core.list_namespaced_pod, 60,
+              namespace=scenario.namespace)
+    heartbeat()   # the last one: the grace period starts now
 
     def unreachable():
         node = kube.node(n2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import List, Optional
 
 import click
@@ -17,6 +18,14 @@ def env_of(ctx: click.Context):
 
 def open_source(ctx: click.Context, opts: Options):
     return env_of(ctx).source_factory(opts)
+
+
+def now_for(ctx: click.Context, source) -> datetime:
+    """The moment to judge time against: the dump's (its newest timestamp) with --snapshot, the
+    clock otherwise."""
+    as_of = getattr(source, "as_of", None)
+    at = as_of() if as_of is not None else None
+    return at if at is not None else env_of(ctx).clock()
 
 
 def scope_namespace(opts: Options, source, default_all: bool) -> Optional[str]:

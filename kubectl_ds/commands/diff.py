@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import click
 
-from kubectl_ds.commands.common import color, echo, find_daemonset, no_daemonsets, open_source, scope_namespace
+from kubectl_ds.commands.common import (color, echo, find_daemonset, no_daemonsets, now_for, open_source,
+                                      scope_namespace)
 from kubectl_ds.core.coverage import diff as coverage
 from kubectl_ds.core.objects import get_in, namespace
 from kubectl_ds.core.podstate import failed_create, failed_create_selector
@@ -74,7 +75,7 @@ def diff(ctx, ds_name, filename, **kwargs):
     """Compare the nodes a DaemonSet should run on with the nodes it runs on."""
     opts = pop_options(ctx, kwargs)
     source = open_source(ctx, opts)
-    now = ctx.find_root().obj.clock()
+    now = now_for(ctx, source)
     if filename:
         return _what_if(ctx, opts, source, ds_name, filename)
     if ds_name:

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from kubectl_ds.commands.common import color, echo, env_of, find_daemonset, open_source
+from kubectl_ds.commands.common import color, echo, env_of, find_daemonset, now_for, open_source
 from kubectl_ds.core.objects import namespace
 from kubectl_ds.core.rollout import Revision, history as revision_history, progress
 from kubectl_ds.follow import Follower, pods_on_nodes, rollout_events
@@ -85,7 +85,7 @@ def status(ctx, ds_name, follow, timeout, progress_deadline, **kwargs):
         ns = namespace(ds)
         pods = source.pods(ns, label_selector=sel)
         result = progress(ds, pods, source.nodes(), source.revisions(ns, label_selector=sel),
-                          rollout_events(source, ds), env_of(ctx).clock(), pods_on_nodes(source, ds, pods))
+                          rollout_events(source, ds), now_for(ctx, source), pods_on_nodes(source, ds, pods))
         echo(ctx, render(result, opts.output, color(ctx)))
         if not result.done:
             ctx.exit(ExitCode.BAD_NEWS)

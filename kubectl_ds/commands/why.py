@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from kubectl_ds.commands.common import color, echo, open_source, scope_namespace
+from kubectl_ds.commands.common import color, echo, now_for, open_source, scope_namespace
 from kubectl_ds.core.node_report import MISSING, PENDING, explain_node
 from kubectl_ds.core.objects import namespace
 from kubectl_ds.core.revisions import target_node
@@ -49,7 +49,7 @@ def why(ctx, node_name, ds_name, **kwargs):
     pods = source.pods(None, field_selector=f"spec.nodeName={node_name}")
     pods += [p for p in source.pods(ns, field_selector="spec.nodeName=") if target_node(p) == node_name]
     revisions = source.revisions(ns)
-    now = ctx.find_root().obj.clock()
+    now = now_for(ctx, source)
     report = explain_node(node, daemonsets, pods, [], revisions, now)
     events = _events_for(source, report)
     if events:

@@ -61,7 +61,7 @@ def _entry(node, ds, here, events, revisions, now) -> Entry:
         pstate = podstate.pod_state(mine[0], node, others, events, cur, updated, mrs, now)
     state = _state(verdict, pstate)
     if state == MISSING:
-        hints += _missing_hints(ds, events)
+        hints += _missing_hints(ds, events, now)
     return Entry(namespace(ds), name(ds), verdict, state, pstate,
                  tuple(name(p) for p in mine[1:]), orphan, tuple(hints))
 
@@ -83,15 +83,25 @@ def _state(verdict: Verdict, pod: Optional[PodState]) -> str:
     return RUNNING
 
 
-def _missing_hints(ds: Mapping, events: Sequence[Mapping]) -> List[Reason]:
+def _missing_hints(ds: Mapping, events: Sequence[Mapping], now: datetime) -> List[Reason]:
+    """The DaemonSet's Warning events of the last hour (FailedCreate, FailedDaemonPod…), newest
+    last, each reason and message once: an older one no longer explains the missing pod."""
     if deleting(ds):
         return [Reason("DaemonSetDeleting", "the DaemonSet is being deleted: its controller creates no pods")]
-    out = []
+    seen = {}
     for ev in events:
         obj = ev.get("involvedObject") or ev.get("regarding") or {}
-        if obj.get("kind") == "DaemonSet" and obj.get("uid") in ("", None, uid(ds)) \
-                and obj.get("name") == name(ds) and ev.get("type") == "Warning":
-            out.append(Reason(ev.get("reason") or "Warning", ev.get("message") or ev.get("note") or ""))
+        if obj.get("kind") != "DaemonSet" or obj.get("uid") not in ("", None, uid(ds)) \
+                or obj.get("name") != name(ds) or ev.get("type") != "Warning":
+            continue
+        at = podstate.event_time(ev)
+        if at is not None and not podstate.is_recent(at, now):
+            continue
+        key = (ev.get("reason") or "Warning", ev.get("message") or ev.get("note") or "")
+        stamp = at.isoformat() if at is not None else ""
+        if key not in seen or stamp > seen[key]:
+            seen[key] = stamp
+    out = [Reason(*key) for key in sorted(seen, key=lambda k: seen[k])]
     if not out:
         out.append(Reason("NotCreatedYet", "the controller should create a pod here; if none appears, "
                           "look at the DaemonSet's events and kube-controller-manager's log"))

@@ -335,6 +335,16 @@ def _event_stamp(ev: Mapping) -> str:
 FAILED_CREATE_WINDOW = 3600
 
 
+def is_recent(at: datetime, now: datetime) -> bool:
+    """Whether an event seen last at `at` still explains the present (FAILED_CREATE_WINDOW)."""
+    return (now - at).total_seconds() <= FAILED_CREATE_WINDOW
+
+
+def event_time(ev: Mapping) -> Optional[datetime]:
+    """When an event was last seen; None if it carries no readable timestamp."""
+    return parse_time(_event_stamp(ev))
+
+
 def failed_create_selector(ds: Optional[Mapping] = None) -> str:
     """The events field selector for failed_create(): one DaemonSet's, or every DaemonSet's in scope."""
     one = f",involvedObject.name={name(ds)}" if ds is not None else ""
@@ -351,7 +361,7 @@ def failed_create(ds: Mapping, events: Iterable[Mapping], now: datetime) -> Opti
                 or (obj.get("uid") or uid(ds)) != uid(ds):
             continue
         at = parse_time(_event_stamp(ev))
-        if at is None or (now - at).total_seconds() > FAILED_CREATE_WINDOW:
+        if at is None or not is_recent(at, now):
             continue
         if latest_at is None or at > latest_at:
             latest, latest_at = ev, at

@@ -264,7 +264,7 @@ def test_why_names_the_failed_create_behind_a_missing_pod():
     from tests import builders as b
     ds = b.daemonset("agent", "quota")
     ev = b.event(ds, "FailedCreate", 'Error creating: pods "agent-x" is forbidden: exceeded quota: pods')
-    report = explain_node(b.node("n1"), [ds], [], [ev], [], datetime(2026, 11, 1, 12, tzinfo=timezone.utc))
+    report = explain_node(b.node("n1"), [ds], [], [ev], [], datetime(2026, 11, 1, 10, 30, tzinfo=timezone.utc))
     text = why_text(report, False, False)
     row = next(line for line in text.splitlines() if line.startswith("quota "))
     assert row.split()[-1] == "FailedCreate", row
@@ -276,6 +276,27 @@ def test_why_names_the_failed_create_behind_a_missing_pod():
     assert next(line for line in quiet.splitlines() if line.startswith("quota ")).split()[-1] == "-"
     assert "note: the controller should create a pod here" in quiet
     assert why_document(report)["daemonsets"][0]["notes"]    # the JSON contract is unchanged
+
+
+def test_why_missing_pod_events_older_than_an_hour_are_history():
+    """The DaemonSet's Warning events explain a missing pod for an hour after they were last seen
+    (as diff and rollout take FailedCreate): the same event repeated is one line, the newest last."""
+    from datetime import datetime, timezone
+    from kubectl_ds.core.node_report import explain_node
+    from tests import builders as b
+    ds = b.daemonset("agent", "quota")
+    old = b.event(ds, "FailedCreate", "exceeded quota: pods", when="2026-11-01T08:00:00Z")
+    again = b.event(ds, "FailedCreate", "denied by webhook", when="2026-11-01T10:00:00Z")
+    newer = b.event(ds, "FailedCreate", "exceeded quota: cpu", when="2026-11-01T10:20:00Z")
+    dup = dict(again, metadata=dict(again["metadata"], name="agent.second"), lastTimestamp="2026-11-01T10:25:00Z")
+    now = datetime(2026, 11, 1, 10, 30, tzinfo=timezone.utc)
+
+    def hints(*events):
+        entry = explain_node(b.node("n1"), [ds], [], list(events), [], now).entries[0]
+        return [(h.type, h.message) for h in entry.hints]
+    assert hints(old) == [("NotCreatedYet", hints()[0][1])]
+    assert hints(old, again, newer, dup) == [("FailedCreate", "exceeded quota: cpu"),
+                                             ("FailedCreate", "denied by webhook")]
 
 
 def test_diff_says_why_missing_nodes_have_no_pod(run_cli, tmp_path):
@@ -291,8 +312,30 @@ def test_diff_says_why_missing_nodes_have_no_pod(run_cli, tmp_path):
            'pods "agent-x" is forbidden: exceeded quota: pods' in out
     doc = run_cli("diff", "-A", "--snapshot", str(path), "-o", "json", expect=1).json()
     assert doc["items"][0]["failedCreate"].endswith("exceeded quota: pods")
-    # an event from yesterday explains nothing today
+    # an event last seen a day before the dump was taken explains nothing (the dump's newest
+    # timestamp, the event's creation, says when that was)
     recent["lastTimestamp"] = recent["firstTimestamp"] = "2026-11-20T11:50:00Z"
     path.write_text(json.dumps(b.dump([b.node("n1"), b.node("n2")], ds, recent)))
+    doc = run_cli("diff", "agent", "-n", "quota", "--snapshot", str(path), "-o", "json", expect=1).json()
+    assert doc["failedCreate"] is None
+
+
+def test_a_dump_is_judged_as_of_when_it_was_taken(run_cli, tmp_path):
+    """A dump read days later (FIXED_NOW is 2026-11-21 12:00): its own newest timestamp is "now",
+    so a FailedCreate seen minutes before the dump still explains the missing pods."""
+    from tests import builders as b
+    ds = b.daemonset("agent", "quota", status={"desiredNumberScheduled": 2, "observedGeneration": 1})
+    ev = b.event(ds, "FailedCreate", "exceeded quota: pods", when="2026-11-02T09:55:00Z")
+    n1, n2 = b.node("n1"), b.node("n2")
+    n2["status"]["conditions"][-1]["lastHeartbeatTime"] = "2026-11-02T10:00:00Z"   # the newest stamp
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps(b.dump([n1, n2], ds, ev)))
+    doc = run_cli("diff", "agent", "-n", "quota", "--snapshot", str(path), "-o", "json", expect=1).json()
+    assert doc["failedCreate"] == "exceeded quota: pods"
+    why = run_cli("why", "n1", "--snapshot", str(path), "-o", "json").json()["daemonsets"][0]
+    assert [r["type"] for r in why["reasons"] + why.get("notes", [])].count("FailedCreate") == 1, why
+    # a later heartbeat in the same dump: the event is then two hours old
+    n1["status"]["conditions"][-1]["lastHeartbeatTime"] = "2026-11-02T12:00:00Z"
+    path.write_text(json.dumps(b.dump([n1, n2], ds, ev)))
     doc = run_cli("diff", "agent", "-n", "quota", "--snapshot", str(path), "-o", "json", expect=1).json()
     assert doc["failedCreate"] is None

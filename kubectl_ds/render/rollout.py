@@ -34,8 +34,17 @@ def progress_line(s: RolloutStatus) -> str:
     return f"updated {s.updated}/{s.desired}, available {s.available}/{s.desired}, {budget}"
 
 
+def _revision(s: RolloutStatus) -> str:
+    return f"revision {s.current_revision} ({s.current_hash})" if s.current_hash else "no revision yet"
+
+
 def header(s: RolloutStatus) -> str:
-    rev = f"revision {s.current_revision} ({s.current_hash})" if s.current_hash else "no revision yet"
+    if s.observed_generation < s.generation:
+        # right after an apply: the newest revision is still the old template's, so naming it
+        # would be wrong; the revision is named when the controller observes the change
+        rev = f"generation {s.generation} not observed by the controller yet"
+    else:
+        rev = _revision(s)
     return f"daemon set {s.namespace}/{s.name}: {rev}, {s.desired} nodes, {s.strategy}"
 
 
@@ -57,7 +66,7 @@ def change_lines(s: RolloutStatus, prev: Optional[RolloutStatus]) -> List[str]:
                 msg = p.message[len(n.node) + 2:] if p.message.startswith(f"{n.node}: ") else p.message
                 out.append(f"node {n.node}: {msg}")
     if prev is not None and s.observed_generation != prev.observed_generation:
-        out.append(f"controller observed generation {s.observed_generation}")
+        out.append(f"controller observed generation {s.observed_generation}: {_revision(s)}")
     return out
 
 

@@ -87,13 +87,18 @@ class Kube:
     def wait(self, what: str, check: Callable[[], object], watch_fn, timeout: float = 60, **watch_kwargs):
         """Re-check `check()` on every change that `watch_fn` reports, until it is truthy.
 
-        Fails with `what` and the last value seen. Watches are short server-side (2 s) so a
-        change elsewhere (another resource) is still noticed promptly; nothing sleeps.
+        Fails with `what` and the last value seen. The watch starts at the resourceVersion of a
+        list taken before the check (a watch without one first replays every existing object, which
+        made this a busy loop), so only a change after the check wakes it; watches are short
+        server-side (2 s) so a change elsewhere (another resource) is still noticed promptly.
         """
         from kubernetes import watch
+        from kubernetes.client.exceptions import ApiException
         deadline = time.monotonic() + timeout
         last = None
         while True:
+            version = self._data(watch_fn(limit=1, _preload_content=False, **watch_kwargs))["metadata"].get(
+                "resourceVersion")
             last = check()
             if last and not isinstance(last, str):
                 return last
@@ -101,9 +106,14 @@ class Kube:
             if remaining <= 0:
                 raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
             w = watch.Watch()
-            for _ in w.stream(watch_fn, timeout_seconds=max(1, min(2, int(remaining))), **watch_kwargs):
-                w.stop()
-                break
+            try:
+                for _ in w.stream(watch_fn, resource_version=version,
+                                  timeout_seconds=max(1, min(2, int(remaining))), **watch_kwargs):
+                    w.stop()
+                    break
+            except ApiException as err:
+                if err.status != 410:   # 410: the version expired meanwhile; check again
+                    raise
 
     def wait_pods(self, ns: str, what: str, check: Callable[[List[dict]], object], timeout: float = 60,
                   label_selector: str = ""):

@@ -154,9 +154,18 @@ def test_killed_after_each_step_then_rollback(scenario, kube, kubeconfig, tmp_pa
         assert code == 0, f"rollback #{attempt + 1} after {step}: {out}{err}"
     ds = kube.daemonset(scenario.namespace, "agent")
     assert ds["spec"]["selector"] == {"matchLabels": {"app": "agent"}}
-    kube.wait(f"the restored DaemonSet to own every pod (after {step})",
-              lambda: {v[2] for v in _pods(kube, scenario.namespace).values()} == {ds["metadata"]["uid"]},
-              kube.core.list_namespaced_pod, 60, namespace=scenario.namespace)
+    want_nodes = {v[1] for v in before.values()}
+
+    def restored():
+        # after release-rollout the restored DaemonSet rolls the replaced pods back one node at a
+        # time: wait for a bound, owned pod on every node, not just for the owners
+        pods = _pods(kube, scenario.namespace)
+        owners, nodes = {v[2] for v in pods.values()}, {v[1] for v in pods.values()}
+        if owners != {ds["metadata"]["uid"]}:
+            return f"owners {sorted(map(str, owners))}"
+        return nodes == want_nodes or f"pods on {sorted(map(str, nodes))}"
+    kube.wait(f"the restored DaemonSet to own a pod on every node (after {step})", restored,
+              kube.core.list_namespaced_pod, 90, namespace=scenario.namespace)
     after = _pods(kube, scenario.namespace)
     if step == "release-rollout":
         # the new template had begun replacing pods (at maxUnavailable pace): identity cannot come
@@ -213,6 +222,15 @@ def test_rollout_in_progress_needs_force(scenario, kube, kubeconfig, tmp_path):
         "annotations": {"kubectl-ds.test/never-ready": "true"}}}}})
     kube.wait("a stuck rollout", lambda: kube.daemonset(scenario.namespace, "agent")["status"]
               .get("observedGeneration") == 2, kube.apps.list_namespaced_daemon_set, 30, namespace=scenario.namespace)
+
+    def stuck(pods):
+        # the controller deletes one old pod, then creates its never-ready replacement: wait for
+        # that replacement, bound, so that `before` below is the set the migration must keep
+        live_pods = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+        new = [p for p in live_pods if (p["metadata"].get("annotations") or {}).get("kubectl-ds.test/never-ready")]
+        return (len(live_pods) == 3 and all(p["spec"].get("nodeName") for p in live_pods) and len(new) == 1) or (
+            f"{len(live_pods)} live pods, {len(new)} new")
+    kube.wait_pods(scenario.namespace, "the never-ready replacement pod", stuck, 60, label_selector="app=agent")
     code, _, err = _run(kubeconfig, tmp_path, "agent", "-n", scenario.namespace, "--selector",
                         "app=agent,tier=node", "--yes")
     assert code == 2 and "rollout is in progress" in err and "--force" in err

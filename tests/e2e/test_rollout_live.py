@@ -53,7 +53,11 @@ def test_rollout_completes_under_max_unavailable(scenario, kube, kubeconfig):
     code, out, err = _follow(kubeconfig, "agent", "-n", scenario.namespace, "--timeout", "60s")
     assert code == 0, out + err
     lines = out.splitlines()
-    assert lines[0].startswith(f"daemon set {scenario.namespace}/agent: revision 2")
+    # started right after the patch: either the controller had observed it already, or the header
+    # says it has not and a line names revision 2 when it does (never the old revision 1)
+    assert lines[0].startswith(f"daemon set {scenario.namespace}/agent: revision 2") or (
+        lines[0].startswith(f"daemon set {scenario.namespace}/agent: generation 2 not observed") and any(
+            ln.startswith("controller observed generation 2: revision 2 (") for ln in lines)), out
     assert lines[-1] == 'daemon set "agent" successfully rolled out (5/5 nodes on revision 2)'
     updated = [ln for ln in lines if ": updated (" in ln]
     assert len(updated) >= 2 and len(updated) == len(set(updated)), out
@@ -126,6 +130,10 @@ def test_rollout_survives_connection_resets(scenario, kube, kubeconfig, tmp_path
         cut_total = 0
         for _ in range(3):   # reset every connection three times while the rollout runs
             time.sleep(2.5)
+            # the follower's list and watches take a while to open on a slow machine
+            deadline = time.monotonic() + 20
+            while len(proxy.conns) < 2 and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.1)
             cut_total += proxy.cut()
         out, err = proc.communicate(timeout=90)
     finally:
@@ -185,10 +193,18 @@ def test_rollout_names_a_quota_that_stops_pods_being_created(scenario, kube, liv
     _five_nodes(scenario, 3)
     kube.core.create_namespaced_resource_quota(scenario.namespace, {
         "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "pods"}, "spec": {"hard": {"pods": "1"}}})
+    # until the quota controller has written status.hard, admission refuses every pod with
+    # "status unknown for quota" instead of admitting one
+    kube.wait("the quota's status", lambda: bool(kube._data(kube.core.read_namespaced_resource_quota(
+        "pods", scenario.namespace, _preload_content=False)).get("status", {}).get("hard")),
+        kube.core.list_namespaced_resource_quota, 30, namespace=scenario.namespace)
     scenario.daemonset(ds_manifest("agent"))
-    kube.wait("a FailedCreate event", lambda: any(
-        e.reason == "FailedCreate" for e in kube.core.list_namespaced_event(scenario.namespace).items),
+    kube.wait("a FailedCreate event for the exceeded quota", lambda: any(
+        e.reason == "FailedCreate" and "exceeded quota" in (e.message or "")
+        for e in kube.core.list_namespaced_event(scenario.namespace).items),
         kube.core.list_namespaced_event, 60, namespace=scenario.namespace)
+    kube.wait_pods(scenario.namespace, "the one pod the quota admits", lambda pods: len(pods) == 1,
+                   label_selector="app=agent")
     doc = live("rollout", "agent", "-n", scenario.namespace, "--no-follow", "-o", "json", expect=1).json()
     [fc] = [c for c in doc["culprits"] if c["type"] == "FailedCreate"]
     assert "exceeded quota" in fc["message"] and len(fc["nodes"]) == 2, fc
@@ -212,8 +228,9 @@ def test_rollout_judges_a_pending_pod_against_the_other_pods_on_its_node(scenari
                                                "resources": {"requests": {"cpu": "1500m"}}}]}})
         scenario.daemonset(ds_manifest("agent", containers=[{
             "name": "agent", "image": "registry.example/agent:1.0", "resources": {"requests": {"cpu": "1"}}}]))
-        kube.wait("the daemon pod to be unschedulable", lambda: any(
-            e.reason == "FailedScheduling" for e in kube.core.list_namespaced_event(scenario.namespace).items),
+        kube.wait("the daemon pod to be unschedulable for its cpu", lambda: any(
+            e.reason == "FailedScheduling" and "Insufficient cpu" in (e.message or "")
+            for e in kube.core.list_namespaced_event(scenario.namespace).items),
             kube.core.list_namespaced_event, 60, namespace=scenario.namespace)
         doc = live("rollout", "agent", "-n", scenario.namespace, "--no-follow", "-o", "json", expect=1).json()
         problems = [p for n in doc["nodes"] for p in n["problems"] if p["type"] == "InsufficientResource"]

@@ -116,6 +116,7 @@ def test_noschedule_taint_after_placement_is_misscheduled_but_kept(scenario, kub
     def recounted():
         if kube.daemonset(scenario.namespace, "agent")["status"].get("numberMisscheduled") == 1:
             return True
+        time.sleep(0.5)   # each touch wakes the wait at once: pace them
         kube.patch_daemonset(scenario.namespace, "agent", {"metadata": {"labels": {"touched": str(next(touches))}}})
         return "numberMisscheduled still 0"
     kube.wait("numberMisscheduled=1", recounted, kube.apps.list_namespaced_daemon_set, 60,
@@ -163,7 +164,7 @@ def test_pending_for_insufficient_cpu(scenario, kube, live):
     scenario.daemonset(ds_manifest("hungry", containers=[{
         "name": "agent", "image": "registry.example/agent:1.0", "resources": {"requests": {"cpu": "1500m"}}}]))
     kube.wait("a FailedScheduling event for the pending pod", lambda: any(
-        e.get("reason") == "FailedScheduling"
+        e.get("reason") == "FailedScheduling" and "Insufficient cpu" in (e.get("message") or "")
         for e in kube._data(kube.core.list_namespaced_event(scenario.namespace, _preload_content=False))["items"]),
         kube.core.list_namespaced_event, 60, namespace=scenario.namespace)
     doc = live("why", small, "-d", "hungry", "-n", scenario.namespace, "-o", "json").json()

@@ -825,3 +825,17 @@ def test_surge_row_names_the_old_pod_still_serving():
     pods = [_old(ds, "n0"), _new(ds, "n0", ready=False), _new(ds, "n1"), _new(ds, "n2")]
     row = _row(_look(ds, pods), "n0")
     assert (row.state, row.available, row.pod, row.old_pod) == (ro.UPDATING, True, "agent-new-n0", "agent-old-n0")
+
+
+def test_header_names_no_revision_until_the_controller_observes_the_change():
+    """Right after an apply the newest revision is the old template's: the header must not call it
+    the rollout's revision; the change line names the new one once the controller observes it."""
+    from kubectl_ds.render.rollout import header
+    ds = _ds(generation=2, status=_status(3, updated=0, observed=1))
+    before = _look(ds, [_old(ds, n) for n in NODES], revisions=_revs(ds)[:1])
+    assert header(before) == "daemon set default/agent: generation 2 not observed by the controller yet, " \
+                             "3 nodes, RollingUpdate"
+    observed = _ds(generation=2, status=_status(3, updated=0, observed=2))
+    after = _look(observed, [_old(observed, n) for n in NODES])
+    assert header(after) == f"daemon set default/agent: revision 2 ({NEW}), 3 nodes, RollingUpdate"
+    assert f"controller observed generation 2: revision 2 ({NEW})" in change_lines(after, before)

@@ -178,6 +178,7 @@ class Bench:
         """Median wall time and RSS of running `argvs` one after the other (times add, RSS is max)."""
         walls, rsss, cpus = [], [], []
         with self.quiet() if self.quiet_reads else contextlib.nullcontext():
+            waited = self.settle() if self.quiet_reads else 0.0
             runs = [[self.measure(argv) for argv in argvs] for _ in range(n or self.repeat)]
         for run in runs:
             w, r, c = 0.0, 0.0, 0.0
@@ -187,7 +188,30 @@ class Bench:
             rsss.append(r)
             cpus.append(c)
         return {"seconds": round(statistics.median(walls), 3), "rss_mb": round(statistics.median(rsss), 1),
-                "cpu_seconds": round(statistics.median(cpus), 3), "runs": [round(x, 3) for x in walls]}
+                "cpu_seconds": round(statistics.median(cpus), 3), "runs": [round(x, 3) for x in walls],
+                "settled_after": round(waited, 1)}
+
+    def settle(self, idle: float = 0.05, limit: float = 120.0) -> float:
+        """Wait until etcd and the apiserver are idle (under `idle` of a core for a second, at
+        most `limit` seconds): after serving a 5 GB list the apiserver spends tens of seconds in
+        garbage collection, which would slow whatever is measured next. Returns the wait."""
+        pids = self.component_pids("etcd", "kube-apiserver")
+        tick = os.sysconf("SC_CLK_TCK")
+
+        def cpu() -> float:
+            total = 0
+            for pid in pids:
+                with contextlib.suppress(OSError):
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    total += int(fields[11]) + int(fields[12])   # utime, stime (fields 14, 15)
+            return total / tick
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < limit:
+            before = cpu()
+            time.sleep(1)
+            if cpu() - before < idle:
+                break
+        return time.monotonic() - t0
 
     # --- cluster ------------------------------------------------------------------------------
 

@@ -102,7 +102,7 @@ class Scenario:
             self.kube.apps.list_namespaced_daemon_set, timeout, namespace=self.namespace)
         # its pods would go with the garbage collector, later; until then they are "other pods"
         # on the nodes (resources, host ports) for whatever the test does next: delete them now
-        self.kube.apps.delete_namespaced_daemon_set(probe_name, self.namespace, propagation_policy="Orphan")
+        self.kube.apps.delete_namespaced_daemon_set(probe_name, self.namespace)   # its revision: the GC's
         self.kube.core.delete_collection_namespaced_pod(self.namespace, label_selector=f"app={probe_name}",
                                                         grace_period_seconds=0)
         self.kube.wait_pods(self.namespace, f"the {probe_name} pods to be gone", lambda pods: not pods or (

@@ -55,6 +55,8 @@ def _revisions(kube, ns):
     """{name: (controller uid, revision number, tier label)} of the namespace's ControllerRevisions."""
     out = {}
     for r in kube.revisions(ns):
+        if r["metadata"].get("labels", {}).get("app") != "agent":
+            continue   # a barrier DaemonSet's, until the garbage collector deletes it
         ctl = [o["uid"] for o in r["metadata"].get("ownerReferences", []) if o.get("controller")]
         out[r["metadata"]["name"]] = (ctl[0] if ctl else None, r["revision"], r["metadata"]["labels"].get("tier"))
     return out

@@ -329,8 +329,7 @@ class Runner:
             if why is None:
                 return
             if self.clock() > deadline:
-                raise DsError(f"timed out waiting for {what}: {why}; the state file is kept: "
-                              "run --resume or --rollback")
+                raise DsError(f"timed out waiting for {what}: {why}")
             self.sleep(0.25)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import click
@@ -91,7 +92,8 @@ def migrate(ctx, ds_name, filename, yes, dry_run, force, no_rollout, state_file,
     state = new_state(plan, no_rollout)
     save_state(path, state)
     echo(ctx, f"journal: {path}")
-    _runner(ctx, opts, source, path, timeout).run(state)
+    with _journal_kept(path):
+        _runner(ctx, opts, source, path, timeout).run(state)
     echo(ctx, f"migrated daemon set {ns}/{ds_name}: new selector {label_selector_string(plan.new_selector)}")
 
 
@@ -140,17 +142,41 @@ def _runner(ctx, opts, source, path: str, timeout: str):
     return Runner(Writer(source), source, path, lambda text: click.echo(text), follow=follow)
 
 
+@contextlib.contextmanager
+def _journal_kept(path: str, rolling_back: bool = False):
+    """A migration (or rollback) that stops on an error or Ctrl-C says that its journal is kept
+    and what to run next: every step can be resumed or undone from it."""
+    if rolling_back:
+        hint = f"the journal {path} is kept: run `kubectl ds migrate --rollback {path}` again"
+    else:
+        hint = (f"the journal {path} is kept: `kubectl ds migrate --resume {path}` finishes the migration, "
+                f"`--rollback {path}` restores the original DaemonSet")
+    try:
+        yield
+    except DsError as err:
+        raise DsError(f"{err.message}; {hint}", err.exit_code) from None
+    except KeyboardInterrupt:
+        click.echo(f"interrupted; {hint}", err=True)
+        raise
+
+
 def _continue(ctx, opts, resume_path, rollback_path):
     from kubectl_ds.migration_runner import load_state
     if resume_path and rollback_path:
         raise DsError("--resume and --rollback cannot be used together")
     path = resume_path or rollback_path
+    if opts.snapshot:
+        raise DsError("--resume and --rollback change the cluster: they cannot read a --snapshot")
     state = load_state(path)
+    if resume_path and state.get("rolledBack"):
+        raise DsError("this migration was rolled back; plan a new one")
     source = open_source(ctx, opts)
     runner = _runner(ctx, opts, source, path, "0")
     if rollback_path:
-        runner.rollback(state)
+        with _journal_kept(path, rolling_back=True):
+            runner.rollback(state)
         return
-    runner.run(state)
+    with _journal_kept(path):
+        runner.run(state)
     echo(ctx, f"migrated daemon set {state['namespace']}/{state['name']}: new selector "
               f"{label_selector_string(state['newSelector'])}")

@@ -60,3 +60,46 @@ def test_migrate_resume_rejects_a_foreign_file(run_cli, tmp_path):
     path.write_text(json.dumps({"hello": "world"}))
     res = run_cli("migrate", "--rollback", str(path), expect=2)
     assert res.stderr == f"error: malformed migration state {path}: not a kubectl-ds migration file\n"
+
+
+def test_a_migration_stopped_by_an_error_or_ctrl_c_names_its_journal_and_the_next_command(capsys):
+    """Whatever stops a migration mid-way (the apiserver gone, a timeout, Ctrl-C), the one error
+    line says the journal is kept and how to finish or undo it."""
+    from kubectl_ds.commands.migrate import _journal_kept
+    from kubectl_ds.errors import DsError, ExitCode
+    with pytest.raises(DsError) as err:
+        with _journal_kept("./agent.migration.json"):
+            raise DsError("cannot reach the apiserver at https://127.0.0.1:6443: connection refused")
+    assert err.value.message == (
+        "cannot reach the apiserver at https://127.0.0.1:6443: connection refused; the journal "
+        "./agent.migration.json is kept: `kubectl ds migrate --resume ./agent.migration.json` finishes the "
+        "migration, `--rollback ./agent.migration.json` restores the original DaemonSet")
+    assert err.value.exit_code == ExitCode.CANNOT_ANSWER
+    with pytest.raises(DsError) as err:
+        with _journal_kept("j.json", rolling_back=True):
+            raise DsError("timed out waiting for the old DaemonSet to be gone: still there", ExitCode.BAD_NEWS)
+    assert err.value.message.endswith("; the journal j.json is kept: run `kubectl ds migrate --rollback j.json` again")
+    assert err.value.exit_code == ExitCode.BAD_NEWS
+    with pytest.raises(KeyboardInterrupt):
+        with _journal_kept("j.json"):
+            raise KeyboardInterrupt
+    assert capsys.readouterr().err.startswith("interrupted; the journal j.json is kept: `kubectl ds migrate --resume")
+
+
+def test_resuming_a_rolled_back_migration_is_refused_without_the_journal_hint(run_cli, tmp_path):
+    from kubectl_ds.core import migration as M
+    from kubectl_ds.migration_runner import new_state, save_state
+    from kubectl_ds.source.snapshot import SnapshotSource
+    src = SnapshotSource.load(EXAMPLE)
+    old = src.daemonset("kube-system", "gpu-device-plugin")
+    plan = M.plan(old, M.derive_manifest(old, M.selector_from_string("app=gpu-device-plugin,tier=node")),
+                  src.pods("kube-system"), src.nodes(), src.controllers("kube-system"))
+    state = dict(new_state(plan, no_rollout=False), rolledBack=True)
+    path = tmp_path / "gpu.migration.json"
+    save_state(str(path), state)
+    res = run_cli("migrate", "--resume", str(path), expect=2)
+    assert res.stderr == "error: this migration was rolled back; plan a new one\n"
+    # a journal is carried out against a cluster, never a dump
+    for flag in ("--resume", "--rollback"):
+        res = run_cli("migrate", flag, str(path), *S, expect=2)
+        assert res.stderr == "error: --resume and --rollback change the cluster: they cannot read a --snapshot\n"

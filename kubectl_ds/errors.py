@@ -14,10 +14,11 @@ class ExitCode(IntEnum):
 class DsError(Exception):
     """An expected failure: printed as one `error: ...` line on stderr, never a traceback."""
 
-    def __init__(self, message: str, exit_code: ExitCode = ExitCode.CANNOT_ANSWER):
+    def __init__(self, message: str, exit_code: ExitCode = ExitCode.CANNOT_ANSWER, advised: bool = False):
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
+        self.advised = advised   # the message already says what to do next (no generic hint added)
 
 
 class NotFound(DsError):

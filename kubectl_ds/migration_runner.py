@@ -167,14 +167,15 @@ class Runner:
         if uid(ds) != state["oldUid"]:
             if state.get("newUid") == uid(ds) or _same(get_in(ds, "spec", "selector"), state["newSelector"]):
                 return  # already re-created (an earlier run got further than its journal)
-            raise DsError(f"daemonset {nm} was replaced by someone else (uid {uid(ds)}); stopping")
+            raise DsError(f"daemonset {nm} was replaced by someone else (uid {uid(ds)}); stopping: this migration "
+                          "deleted nothing; its journal keeps the original", advised=True)
         if deleting(ds):
             return
         gen = get_in(ds, "metadata", "generation")
         planned = state.get("oldGeneration")
         if planned and gen != planned:
             raise DsError(f"daemonset {nm} changed since the plan (generation {planned} -> {gen}); "
-                          "nothing was deleted: run --rollback, then plan again")
+                          "nothing was deleted: run --rollback, then plan again", advised=True)
         self.w.delete_daemonset_orphan(ns, nm, state["oldUid"], get_in(ds, "metadata", "resourceVersion"))
 
     def _step_wait_orphaned(self, state: dict) -> None:
@@ -197,7 +198,8 @@ class Runner:
             if uid(ds) == state["oldUid"]:
                 raise DsError("the old DaemonSet still exists; cannot create the new one")
             if not _same(get_in(ds, "spec", "selector"), state["newSelector"]):
-                raise DsError(f"a different daemonset {nm} appeared meanwhile (uid {uid(ds)}); stopping")
+                raise DsError(f"a different daemonset {nm} appeared meanwhile (uid {uid(ds)}); stopping: this "
+                              "migration deleted no pod; its journal keeps the original", advised=True)
             state["newUid"] = uid(ds)
             return
         created = self.w.create_daemonset(ns, held_manifest(state["newManifest"]))
@@ -238,7 +240,8 @@ class Runner:
         ns, nm = state["namespace"], state["name"]
         ds = self.w.get_daemonset(ns, nm)
         if ds is None or uid(ds) != state["newUid"]:
-            raise DsError(f"daemonset {nm} is not the one this migration created; stopping")
+            raise DsError(f"daemonset {nm} is not the one this migration created; stopping: this migration "
+                          "deleted no pod; its journal keeps the original", advised=True)
         want = get_in(state["newManifest"], "spec", "updateStrategy", default={"type": "RollingUpdate"})
         if get_in(ds, "spec", "updateStrategy") == want:
             return
@@ -250,7 +253,7 @@ class Runner:
         if self.follow and not self.follow(state["namespace"], state["name"]):
             raise DsError("the rollout after adoption did not finish; the migration itself is complete "
                           f"(follow it with: kubectl ds rollout {state['name']} -n {state['namespace']})",
-                          ExitCode.BAD_NEWS)
+                          ExitCode.BAD_NEWS, advised=True)
 
     # --- rollback ------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import List, Optional
 
 import click
@@ -21,11 +21,12 @@ def open_source(ctx: click.Context, opts: Options):
 
 
 def now_for(ctx: click.Context, source) -> datetime:
-    """The moment to judge time against: the dump's (its newest timestamp) with --snapshot, the
-    clock otherwise."""
+    """The moment to judge time against: with --snapshot the dump's (its newest timestamp, any
+    more than an hour ahead of the clock left out as a skewed node's), the clock otherwise."""
+    clock = env_of(ctx).clock()
     as_of = getattr(source, "as_of", None)
-    at = as_of() if as_of is not None else None
-    return at if at is not None else env_of(ctx).clock()
+    at = as_of(clock + timedelta(hours=1)) if as_of is not None else None
+    return at if at is not None else clock
 
 
 def scope_namespace(opts: Options, source, default_all: bool) -> Optional[str]:

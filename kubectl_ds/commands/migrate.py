@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 
 import click
 
@@ -145,16 +146,21 @@ def _runner(ctx, opts, source, path: str, timeout: str):
 @contextlib.contextmanager
 def _journal_kept(path: str, rolling_back: bool = False):
     """A migration (or rollback) that stops on an error or Ctrl-C says that its journal is kept
-    and what to run next: every step can be resumed or undone from it."""
+    and what to run next: every step can be resumed or undone from it. An error that already
+    says what to do (a DaemonSet changed since the plan, a rollout that did not finish after a
+    complete migration) is left as it is."""
+    arg = shlex.quote(path)
     if rolling_back:
-        hint = f"the journal {path} is kept: run `kubectl ds migrate --rollback {path}` again"
+        hint = f"the journal {path} is kept: run `kubectl ds migrate --rollback {arg}` again"
     else:
-        hint = (f"the journal {path} is kept: `kubectl ds migrate --resume {path}` finishes the migration, "
-                f"`--rollback {path}` restores the original DaemonSet")
+        hint = (f"the journal {path} is kept: `kubectl ds migrate --resume {arg}` finishes the migration, "
+                f"`--rollback {arg}` restores the original DaemonSet")
     try:
         yield
     except DsError as err:
-        raise DsError(f"{err.message}; {hint}", err.exit_code) from None
+        if err.advised:
+            raise
+        raise DsError(f"{err.message}; {hint}", err.exit_code, advised=True) from None
     except KeyboardInterrupt:
         click.echo(f"interrupted; {hint}", err=True)
         raise

@@ -98,7 +98,7 @@ def _missing_hints(ds: Mapping, events: Sequence[Mapping], now: datetime) -> Lis
         if at is not None and not podstate.is_recent(at, now):
             continue
         key = (ev.get("reason") or "Warning", ev.get("message") or ev.get("note") or "")
-        stamp = at.isoformat() if at is not None else ""
+        stamp = at.timestamp() if at is not None else float("-inf")   # undated: oldest
         if key not in seen or stamp > seen[key]:
             seen[key] = stamp
     out = [Reason(*key) for key in sorted(seen, key=lambda k: seen[k])]

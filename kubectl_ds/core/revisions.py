@@ -135,8 +135,10 @@ def pods_by_node(ds: Mapping, pods: Iterable[Mapping]) -> Dict[str, List[Mapping
 
 
 def parse_time(text: str) -> Optional[datetime]:
-    """An RFC 3339 timestamp as an aware datetime (fractions dropped); None if unparsable."""
-    m = _RFC3339.match(text or "")
+    """An RFC 3339 timestamp as an aware datetime (fractions dropped); None if unparsable (or not text)."""
+    if not isinstance(text, str):
+        return None
+    m = _RFC3339.match(text)
     if not m:
         return None
     base, zone = m.group(1), m.group(2)

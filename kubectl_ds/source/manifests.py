@@ -61,8 +61,9 @@ def _objects(text: str, path: str) -> List[dict]:
         docs = [json.loads(text)]
     except ValueError:
         import yaml
+        from kubectl_ds.source import yaml_text
         try:
-            docs = list(yaml.safe_load_all(text))
+            docs = list(yaml_text.load_all(text))
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             at = f" at line {mark.line + 1}" if mark is not None else ""

@@ -1,11 +1,11 @@
 """Offline source: the JSON (or YAML) List printed by
-`kubectl get nodes,daemonsets,pods,controllerrevisions,events,deployments,statefulsets -A -o json`
-(events, deployments and statefulsets are optional)."""
+`kubectl get nodes,daemonsets,pods,controllerrevisions,events,leases,deployments,statefulsets -A -o json`
+(events, leases, deployments and statefulsets are optional; leases only date the dump)."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Dict, List, Optional
 
 from kubectl_ds.core.objects import name, namespace
@@ -16,7 +16,8 @@ from kubectl_ds.source.selectors import field_filter, label_filter
 KINDS = {"Node": "nodes", "DaemonSet": "daemonsets", "Pod": "pods",
          "ControllerRevision": "revisions", "Event": "events",
          "Deployment": "workloads", "StatefulSet": "workloads",
-         "ReplicaSet": "controllers", "Job": "controllers", "ReplicationController": "controllers"}
+         "ReplicaSet": "controllers", "Job": "controllers", "ReplicationController": "controllers",
+         "Lease": "leases"}
 
 
 class SnapshotSource:
@@ -24,7 +25,7 @@ class SnapshotSource:
 
     def __init__(self, items: List[dict], origin: str = "<memory>"):
         self.origin = origin
-        self._as_of = False   # not computed yet
+        self._as_of: Dict[str, Optional[datetime]] = {}   # by upper bound
         self.by_kind: Dict[str, List[dict]] = {k: [] for k in KINDS.values()}
         for i, item in enumerate(items):
             if not isinstance(item, dict) or not isinstance(item.get("metadata"), dict):
@@ -46,14 +47,19 @@ class SnapshotSource:
                           "(kubectl get nodes,daemonsets,pods,controllerrevisions -A -o json)")
         return cls(doc["items"], path)
 
-    def as_of(self) -> Optional[datetime]:
-        """When the dump was taken, as far as it tells: its newest timestamp (node heartbeats,
-        condition transitions, container starts, events, object creations). Commands judge time
-        (minReadySeconds, the age of events) as of this moment, not the wall clock, so an old
-        dump reads as it did when it was taken. None if it holds no timestamp."""
-        if self._as_of is False:
-            self._as_of = _newest_stamp(self.by_kind)
-        return self._as_of
+    def as_of(self, not_after: Optional[datetime] = None) -> Optional[datetime]:
+        """When the dump was taken, as far as it tells: its newest timestamp (node Leases and
+        heartbeats, condition transitions, object creations, events), ignoring any later than
+        `not_after`. Commands judge time (minReadySeconds, the age of events) as of this moment,
+        not the wall clock, so an old dump reads as it did when it was taken. It can be earlier
+        than the dump itself: by up to 10 s with the node Leases in it, by up to the nodes'
+        status interval (5 minutes) without them, in a quiet cluster. None if it holds no
+        timestamp."""
+        bound = (not_after.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") if not_after is not None
+                 else "9999-12-31T23:59:59")
+        if bound not in self._as_of:
+            self._as_of[bound] = _newest_stamp(self.by_kind, bound)
+        return self._as_of[bound]
 
     def node(self, node_name: str) -> dict:
         for n in self.by_kind["nodes"]:
@@ -97,17 +103,19 @@ class SnapshotSource:
         return self._list("workloads", ns, label_selector)
 
 
-def _newest_stamp(by_kind: Dict[str, List[dict]]) -> Optional[datetime]:
+def _newest_stamp(by_kind: Dict[str, List[dict]], not_after: str) -> Optional[datetime]:
     """The newest of the dump's timestamps that record something that had happened when it was
-    taken: object creations, node condition heartbeats and transitions, pod condition
-    transitions, events. Not deletionTimestamp (a graceful deletion sets it in the future).
+    taken: object creations, node Lease renewals (every 10 s), node condition heartbeats and
+    transitions, pod condition transitions, events. Not deletionTimestamp (a graceful deletion
+    sets it in the future), nor any stamp later than `not_after` (a node whose clock runs ahead).
     The apiserver writes them in UTC ("...Z"), whose text sorts as time does (to the second):
     they are compared as text, ~0.1 s for a 60,000-pod dump; a stamp in another zone, which only
-    a hand-written dump has, is left out."""
+    a hand-written dump has, is left out, and so is one that does not parse."""
     newest = ""
 
     def newer(t) -> bool:
-        return t.__class__ is str and t > newest and t[-1:] == "Z" and len(t) >= 20
+        return (t.__class__ is str and t > newest and t[-1:] == "Z" and len(t) >= 20 and t[:19] <= not_after
+                and parse_time(t) is not None)
 
     for objs in by_kind.values():
         for o in objs:
@@ -124,6 +132,10 @@ def _newest_stamp(by_kind: Dict[str, List[dict]]) -> Optional[datetime]:
                         t = c.get(key)
                         if t.__class__ is str and t > newest and newer(t):
                             newest = t
+    for lease in by_kind["leases"]:
+        spec = lease.get("spec")
+        if isinstance(spec, dict) and newer(spec.get("renewTime")):
+            newest = spec["renewTime"]
     for ev in by_kind["events"]:
         series = ev.get("series")
         for t in (ev.get("lastTimestamp"), ev.get("eventTime"),
@@ -138,8 +150,8 @@ def _parse(raw: bytes, path: str):
         return json.loads(raw)
     except ValueError as json_err:
         try:
-            import yaml
-            return yaml.safe_load(raw)
+            from kubectl_ds.source import yaml_text
+            return yaml_text.load(raw)
         except Exception:  # noqa: BLE001 - any YAML failure means "not a snapshot"
             raise DsError(f"malformed snapshot {path}: not JSON ({_json_error(json_err)}) nor YAML") from None
 

@@ -84,6 +84,19 @@ def test_a_migration_stopped_by_an_error_or_ctrl_c_names_its_journal_and_the_nex
         with _journal_kept("j.json"):
             raise KeyboardInterrupt
     assert capsys.readouterr().err.startswith("interrupted; the journal j.json is kept: `kubectl ds migrate --resume")
+    # a path with a space is quoted so that the command can be pasted
+    with pytest.raises(DsError) as err:
+        with _journal_kept("my dir/j.json"):
+            raise DsError("connection refused")
+    assert "`kubectl ds migrate --resume 'my dir/j.json'`" in err.value.message
+    # an error that already says what to do keeps its own advice (resuming a migration whose
+    # DaemonSet changed would fail again; a finished migration is not to be rolled back)
+    advised = DsError("the rollout after adoption did not finish; the migration itself is complete",
+                      ExitCode.BAD_NEWS, advised=True)
+    with pytest.raises(DsError) as err:
+        with _journal_kept("j.json"):
+            raise advised
+    assert err.value is advised and "journal" not in err.value.message
 
 
 def test_resuming_a_rolled_back_migration_is_refused_without_the_journal_hint(run_cli, tmp_path):

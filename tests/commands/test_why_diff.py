@@ -321,21 +321,33 @@ def test_diff_says_why_missing_nodes_have_no_pod(run_cli, tmp_path):
 
 
 def test_a_dump_is_judged_as_of_when_it_was_taken(run_cli, tmp_path):
-    """A dump read days later (FIXED_NOW is 2026-11-21 12:00): its own newest timestamp is "now",
-    so a FailedCreate seen minutes before the dump still explains the missing pods."""
+    """A dump read weeks later: its own newest timestamp is "now", so a FailedCreate seen minutes
+    before the dump still explains the missing pods (against the clock it is weeks old)."""
+    from datetime import datetime, timezone
+
+    from kubectl_ds.env import Env
     from tests import builders as b
+    weeks_later = Env(clock=lambda: datetime(2026, 12, 1, tzinfo=timezone.utc), color=False)
     ds = b.daemonset("agent", "quota", status={"desiredNumberScheduled": 2, "observedGeneration": 1})
     ev = b.event(ds, "FailedCreate", "exceeded quota: pods", when="2026-11-02T09:55:00Z")
     n1, n2 = b.node("n1"), b.node("n2")
     n2["status"]["conditions"][-1]["lastHeartbeatTime"] = "2026-11-02T10:00:00Z"   # the newest stamp
     path = tmp_path / "dump.json"
     path.write_text(json.dumps(b.dump([n1, n2], ds, ev)))
-    doc = run_cli("diff", "agent", "-n", "quota", "--snapshot", str(path), "-o", "json", expect=1).json()
+    doc = run_cli("diff", "agent", "-n", "quota", "--snapshot", str(path), "-o", "json", expect=1,
+                  env=weeks_later).json()
     assert doc["failedCreate"] == "exceeded quota: pods"
-    why = run_cli("why", "n1", "--snapshot", str(path), "-o", "json").json()["daemonsets"][0]
+    why = run_cli("why", "n1", "--snapshot", str(path), "-o", "json", env=weeks_later).json()["daemonsets"][0]
     assert [r["type"] for r in why["reasons"] + why.get("notes", [])].count("FailedCreate") == 1, why
     # a later heartbeat in the same dump: the event is then two hours old
     n1["status"]["conditions"][-1]["lastHeartbeatTime"] = "2026-11-02T12:00:00Z"
     path.write_text(json.dumps(b.dump([n1, n2], ds, ev)))
-    doc = run_cli("diff", "agent", "-n", "quota", "--snapshot", str(path), "-o", "json", expect=1).json()
+    doc = run_cli("diff", "agent", "-n", "quota", "--snapshot", str(path), "-o", "json", expect=1,
+                  env=weeks_later).json()
     assert doc["failedCreate"] is None
+    # a heartbeat from a node whose clock runs a year ahead is not the time of the dump
+    n1["status"]["conditions"][-1]["lastHeartbeatTime"] = "2027-11-02T12:00:00Z"
+    path.write_text(json.dumps(b.dump([n1, n2], ds, ev)))
+    doc = run_cli("diff", "agent", "-n", "quota", "--snapshot", str(path), "-o", "json", expect=1,
+                  env=weeks_later).json()
+    assert doc["failedCreate"] == "exceeded quota: pods"

@@ -503,6 +503,7 @@ def test_run_reports_a_rollout_that_did_not_finish(setup):
     assert err.value.exit_code == ExitCode.BAD_NEWS
     assert "the migration itself is complete" in err.value.message
     assert "kubectl ds rollout agent -n logging" in err.value.message
+    assert err.value.advised, "the command must not add a --resume/--rollback hint to a finished migration"
     assert on_disk(path)["done"] == list(M.STEPS[:-1]) and on_disk(path)["current"] == "rollout"
 
 
@@ -527,9 +528,10 @@ def test_orphan_delete_refuses_a_daemonset_replaced_by_someone_else(setup):
     other = daemonset("agent", NS, labels={"app": "other"})
     other["metadata"]["uid"] = "someone-else"
     cluster.ds["agent"] = other
-    with pytest.raises(DsError, match="replaced by someone else"):
+    with pytest.raises(DsError, match="replaced by someone else") as err:
         runner().run(state)
     assert cluster.writes("delete_daemonset_orphan") == []
+    assert err.value.advised and "deleted nothing" in err.value.message
 
 
 def test_orphan_delete_sends_uid_and_resource_version_preconditions(setup):

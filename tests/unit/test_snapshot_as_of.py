@@ -57,3 +57,47 @@ def test_min_ready_seconds_is_judged_as_of_the_dump():
     assert now == utc(2026, 11, 2, 10, 0, 10)
     assert not is_available(pod, 30, now)
     assert is_available(pod, 5, now)
+
+
+def test_lease_renewals_date_the_dump_to_ten_seconds():
+    node = b.node("n1")
+    node["status"]["conditions"][-1]["lastHeartbeatTime"] = "2026-11-02T10:00:00Z"
+    lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+             "metadata": {"name": "n1", "namespace": "kube-node-lease", "creationTimestamp": "2026-11-01T00:00:00Z"},
+             "spec": {"holderIdentity": "n1", "leaseDurationSeconds": 40,
+                      "renewTime": "2026-11-02T10:04:51.913306Z"}}
+    assert SnapshotSource([node, lease]).as_of() == utc(2026, 11, 2, 10, 4, 51)
+
+
+def test_a_node_whose_clock_runs_ahead_does_not_move_the_dump():
+    """Heartbeats and pod transitions carry each kubelet's clock: a stamp later than the bound
+    (the command's clock plus an hour) is a skewed node's, left out; so is text that only looks
+    like a UTC stamp."""
+    good, skewed = b.node("n1"), b.node("n2")
+    good["status"]["conditions"][-1]["lastHeartbeatTime"] = "2026-11-02T10:00:00Z"
+    skewed["status"]["conditions"][-1]["lastHeartbeatTime"] = "2027-11-02T10:00:00Z"
+    src = SnapshotSource([good, skewed])
+    assert src.as_of(utc(2026, 11, 21, 13)) == utc(2026, 11, 2, 10)
+    assert src.as_of() == utc(2027, 11, 2, 10)          # unbounded: the newest, whatever it is
+    for bad in ("2026-11-03 10:00:00Z", "2026-11-02t10:00:00Z", "2026-13-45T10:00:00Z"):
+        odd = b.node("n3")
+        odd["status"]["conditions"][-1]["lastHeartbeatTime"] = bad
+        assert SnapshotSource([good, odd]).as_of() == utc(2026, 11, 2, 10), bad
+
+
+def test_a_yaml_dump_with_unquoted_timestamps_reads_as_the_json_one(tmp_path):
+    """PyYAML would load `lastHeartbeatTime: 2026-11-02T10:00:00Z` as a datetime; the snapshot
+    keeps the API's text, as JSON does."""
+    import json
+
+    import yaml
+    node = b.node("n1")
+    node["status"]["conditions"][-1]["lastHeartbeatTime"] = "2026-11-02T10:00:00Z"
+    doc = b.dump([node])
+    text = yaml.safe_dump(json.loads(json.dumps(doc))).replace("'", "")   # unquote the stamps
+    assert "lastHeartbeatTime: 2026-11-02T10:00:00Z" in text
+    path = tmp_path / "dump.yaml"
+    path.write_text(text)
+    src = SnapshotSource.load(str(path))
+    assert src.nodes()[0]["status"]["conditions"][-1]["lastHeartbeatTime"] == "2026-11-02T10:00:00Z"
+    assert src.as_of() == utc(2026, 11, 2, 10)

@@ -26,7 +26,8 @@ The kubectl columns are the floor: the same objects fetched and printed by kubec
 The rollout delay is the time from the moment the DaemonSet's status reports the rollout done
 (updated = available = desired, observed generation; the bench watches it) to the `kubectl ds
 rollout` process exiting; the delay from the last new pod turning Ready (as seen on the bench's
-watch) is reported too. Results go to stdout as a table and to bench/results/latest.json.
+watch) is reported too, and so are both delays of `kubectl rollout status`, run side by side (it waits
+for the same status). Results go to stdout as a table and to bench/results/latest.json.
 """
 
 from __future__ import annotations
@@ -330,11 +331,14 @@ class Bench:
 
     def rollouts(self) -> dict:
         runs = [self.rollout_once(i) for i in range(self.rollout_repeat)]
-        ok = [r for r in runs if "error" not in r] or [{k: float("nan") for k in (
-            "delay_after_status_done", "delay_after_last_ready", "rollout_seconds", "rss_mb")}]
-        med = lambda key: round(statistics.median(r[key] for r in ok), 3)  # noqa: E731
+        keys = ("delay_after_status_done", "delay_after_last_ready", "kubectl_delay_after_status_done",
+                "kubectl_delay_after_last_ready", "rollout_seconds", "rss_mb")
+        ok = [r for r in runs if "error" not in r] or [{k: float("nan") for k in keys}]
+        med = lambda key: round(statistics.median(r.get(key, float("nan")) for r in ok), 3)  # noqa: E731
         return {"delay_after_status_done": med("delay_after_status_done"),
                 "delay_after_last_ready": med("delay_after_last_ready"),
+                "kubectl_delay_after_status_done": med("kubectl_delay_after_status_done"),
+                "kubectl_delay_after_last_ready": med("kubectl_delay_after_last_ready"),
                 "rollout_seconds": med("rollout_seconds"), "rss_mb": med("rss_mb"), "runs": runs}
 
     def rollout_once(self, i: int) -> dict:
@@ -348,11 +352,22 @@ class Bench:
                                          "-p", json.dumps(patch), "-o", "json"))
             watch.generation = ds["metadata"]["generation"]
             argv = [str(BIN / "kubectl"), "ds", "rollout", "roller", "-n", NS, "--timeout", "5m"]
+            # kubectl's own `rollout status`, side by side: the same wait for the controller's status
+            kubectl = subprocess.Popen([str(BIN / "kubectl"), "rollout", "status", "ds/roller", "-n", NS,
+                                        "--timeout", "5m"], env=self.env, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+            kubectl_exit = []
+            waiter = threading.Thread(target=lambda: (kubectl.wait(), kubectl_exit.append(time.time())), daemon=True)
+            waiter.start()
             with tempfile.TemporaryFile("w+") as out:
                 _, rss, _, rc, err = self.run_timed(argv, stdout=out)
                 t_exit = time.time()
                 out.seek(0)
                 tail = out.read().splitlines()[-12:]
+            waiter.join(30)
+            if kubectl.poll() is None:
+                kubectl.kill()
+            k_exit = kubectl_exit[0] if kubectl_exit and kubectl.returncode == 0 else float("nan")
             if rc != 0:   # recorded, not fatal: the run goes on and says what happened
                 st = json.loads(self.kubectl("get", "ds", "roller", "-n", NS, "-o", "json"))["status"]
                 log(f"rollout {i} exited {rc} after {t_exit - t0:.0f}s: {' | '.join(tail[-4:])} {err.strip()[:300]}")
@@ -365,6 +380,8 @@ class Bench:
             last_ready = max(watch.ready_at.values()) if watch.ready_at else float("nan")
             return {"delay_after_status_done": round(t_exit - (watch.status_done_at or float("nan")), 3),
                     "delay_after_last_ready": round(t_exit - last_ready, 3),
+                    "kubectl_delay_after_status_done": round(k_exit - (watch.status_done_at or float("nan")), 3),
+                    "kubectl_delay_after_last_ready": round(k_exit - last_ready, 3),
                     "rollout_seconds": round(t_exit - t0, 3), "rss_mb": round(rss, 1),
                     "new_pods_ready": len(watch.ready_at)}
         finally:
@@ -536,6 +553,9 @@ def table(results: list, markdown: bool = False) -> str:
         ("ds rollout: exit after status done", "<=1s",
          lambda r: f"{r['rollout']['delay_after_status_done']:.2f}s {r['rollout']['rss_mb']:.0f}MB"),
         ("  exit after last new pod Ready", "", lambda r: f"{r['rollout']['delay_after_last_ready']:.2f}s"),
+        ("  kubectl rollout status: after status done / last Ready", "",
+         lambda r: "-" if "kubectl_delay_after_last_ready" not in r["rollout"] else
+         f"{r['rollout']['kubectl_delay_after_status_done']:.2f}s / {r['rollout']['kubectl_delay_after_last_ready']:.2f}s"),
         ("  whole rollout (patch to exit)", "", lambda r: f"{r['rollout']['rollout_seconds']:.1f}s"),
         ("kubectl ds --help", "<=0.3s", lambda r: cell(r, "help")),
         ("  kubectl-ds --help (no kubectl)", "", lambda r: cell(r, "help_direct")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 
 import click
 
@@ -95,7 +96,8 @@ def diff(ctx, ds_name, filename, **kwargs):
         # a few DaemonSets: only their candidate pods, one selector at a time (not every pod in
         # scope, most of which are no daemon's); many: one list of every pod
         pods = source.pods(ns) if len(daemonsets) > PER_DAEMONSET_LISTS else None
-        scope_events = _once(lambda: source.events(ns, failed_create_selector()))   # one read, if any is needed
+        # one read for the scope, and only if some DaemonSet misses a pod
+        scope_events = lru_cache(maxsize=None)(lambda: source.events(ns, failed_create_selector()))
         result = [_with_failed_create(
             coverage(ds, nodes, _candidates(source, ds) if pods is None else pods, revisions, now), ds, now,
             scope_events) for ds in daemonsets]
@@ -113,12 +115,3 @@ def _with_failed_create(cov, ds, now, events):
         return cov
     return replace(cov, failed_create=failed_create(ds, events(), now))
 
-
-def _once(fn):
-    cache = []
-
-    def call():
-        if not cache:
-            cache.append(fn())
-        return cache[0]
-    return call

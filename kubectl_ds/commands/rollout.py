@@ -11,9 +11,9 @@ import click
 from kubectl_ds.commands.common import color, echo, env_of, find_daemonset, now_for, open_source
 from kubectl_ds.core.objects import namespace
 from kubectl_ds.core.rollout import Revision, history as revision_history, progress
-from kubectl_ds.follow import Follower, pods_on_nodes, rollout_events
 from kubectl_ds.core.selectors import label_selector_string
 from kubectl_ds.errors import DsError, ExitCode
+from kubectl_ds.follow import Follower, pods_on_nodes, rollout_events
 from kubectl_ds.options import global_options, pop_options
 from kubectl_ds.render import render
 from kubectl_ds.render.rollout import (change_lines, final_lines, header, progress_line, revision_text,

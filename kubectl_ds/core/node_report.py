@@ -8,7 +8,7 @@ from typing import Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from kubectl_ds.core import podstate
 from kubectl_ds.core.eligibility import evaluate
-from kubectl_ds.core.objects import deleting, get_in, name, namespace, uid
+from kubectl_ds.core.objects import deleting, get_in, name, namespace
 from kubectl_ds.core.results import PodState, Reason, Verdict
 from kubectl_ds.core.revisions import (current_hash, is_daemon_pod, is_orphan_candidate, is_pod_updated,
                                        pod_order, target_node, template_generation)
@@ -90,9 +90,7 @@ def _missing_hints(ds: Mapping, events: Sequence[Mapping], now: datetime) -> Lis
         return [Reason("DaemonSetDeleting", "the DaemonSet is being deleted: its controller creates no pods")]
     seen = {}
     for ev in events:
-        obj = ev.get("involvedObject") or ev.get("regarding") or {}
-        if obj.get("kind") != "DaemonSet" or obj.get("uid") not in ("", None, uid(ds)) \
-                or obj.get("name") != name(ds) or ev.get("type") != "Warning":
+        if ev.get("type") != "Warning" or not podstate.of_daemonset(ev, ds):
             continue
         at = podstate.event_time(ev)
         if at is not None and not podstate.is_recent(at, now):

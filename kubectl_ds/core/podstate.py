@@ -345,6 +345,12 @@ def event_time(ev: Mapping) -> Optional[datetime]:
     return parse_time(_event_stamp(ev))
 
 
+def of_daemonset(ev: Mapping, ds: Mapping) -> bool:
+    """Whether an event is about this DaemonSet (by name, and by uid when the event carries one)."""
+    obj = ev.get("involvedObject") or ev.get("regarding") or {}
+    return obj.get("kind") == "DaemonSet" and obj.get("name") == name(ds) and (obj.get("uid") or uid(ds)) == uid(ds)
+
+
 def failed_create_selector(ds: Optional[Mapping] = None) -> str:
     """The events field selector for failed_create(): one DaemonSet's, or every DaemonSet's in scope."""
     one = f",involvedObject.name={name(ds)}" if ds is not None else ""
@@ -356,11 +362,9 @@ def failed_create(ds: Mapping, events: Iterable[Mapping], now: datetime) -> Opti
     controller could not create a pod (a ResourceQuota, an admission webhook, Pod Security)."""
     latest, latest_at = None, None
     for ev in events:
-        obj = ev.get("involvedObject") or ev.get("regarding") or {}
-        if ev.get("reason") != "FailedCreate" or obj.get("kind") != "DaemonSet" or obj.get("name") != name(ds) \
-                or (obj.get("uid") or uid(ds)) != uid(ds):
+        if ev.get("reason") != "FailedCreate" or not of_daemonset(ev, ds):
             continue
-        at = parse_time(_event_stamp(ev))
+        at = event_time(ev)
         if at is None or not is_recent(at, now):
             continue
         if latest_at is None or at > latest_at:

@@ -130,6 +130,7 @@ def _newest_stamp(by_kind: Dict[str, List[dict]], not_after: str) -> Optional[da
                 if isinstance(c, dict):
                     for key in keys:
                         t = c.get(key)
+                        # the cheap test inline first: ~240,000 conditions in a 5,000-node dump
                         if t.__class__ is str and t > newest and newer(t):
                             newest = t
     for lease in by_kind["leases"]:

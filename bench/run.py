@@ -37,8 +37,8 @@ import contextlib
 import json
 import os
 import platform
-import shutil
 import resource
+import shutil
 import signal
 import statistics
 import subprocess
@@ -278,7 +278,8 @@ class Bench:
         end = time.time() + timeout
         last = ""
         while True:
-            dss = {d["metadata"]["name"]: d for d in self.get_json(f"/apis/apps/v1/namespaces/{NS}/daemonsets")["items"]}
+            dss = {d["metadata"]["name"]: d
+                   for d in self.get_json(f"/apis/apps/v1/namespaces/{NS}/daemonsets")["items"]}
             state = {n: _ds_done(dss.get(n), w) for n, w in want.items()}
             pending = self.kubectl("get", "pods", "-n", FILLER_NS, "--field-selector=status.phase!=Running",
                                    "-o", "name", "--chunk-size=500").split()
@@ -522,8 +523,9 @@ def machine() -> dict:
         pass
     kubectl_version = ""
     try:
-        kubectl_version = json.loads(subprocess.run([str(BIN / "kubectl"), "version", "--client", "-o", "json"],
-                                                    capture_output=True, text=True).stdout)["clientVersion"]["gitVersion"]
+        out = subprocess.run([str(BIN / "kubectl"), "version", "--client", "-o", "json"],
+                             capture_output=True, text=True).stdout
+        kubectl_version = json.loads(out)["clientVersion"]["gitVersion"]
     except (OSError, ValueError, KeyError):
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "memory": mem, "python": platform.python_version(),
@@ -555,7 +557,8 @@ def table(results: list, markdown: bool = False) -> str:
         ("  exit after last new pod Ready", "", lambda r: f"{r['rollout']['delay_after_last_ready']:.2f}s"),
         ("  kubectl rollout status: after status done / last Ready", "",
          lambda r: "-" if "kubectl_delay_after_last_ready" not in r["rollout"] else
-         f"{r['rollout']['kubectl_delay_after_status_done']:.2f}s / {r['rollout']['kubectl_delay_after_last_ready']:.2f}s"),
+         f"{r['rollout']['kubectl_delay_after_status_done']:.2f}s / "
+         f"{r['rollout']['kubectl_delay_after_last_ready']:.2f}s"),
         ("  whole rollout (patch to exit)", "", lambda r: f"{r['rollout']['rollout_seconds']:.1f}s"),
         ("kubectl ds --help", "<=0.3s", lambda r: cell(r, "help")),
         ("  kubectl-ds --help (no kubectl)", "", lambda r: cell(r, "help_direct")),

@@ -83,7 +83,8 @@ def main() -> None:
             first = timed(whole, env, 1)[0]
             med, fast = timed(whole, env, args.runs)
             print(f"| {ver} | import of the whole vendored kubernetes client: first use (compiles) | {first:.3f} s | |")
-            print(f"| {ver} | import of the whole vendored kubernetes client: afterwards | {med:.3f} s | {fast:.3f} s |")
+            print(f"| {ver} | import of the whole vendored kubernetes client: afterwards | {med:.3f} s "
+                  f"| {fast:.3f} s |")
             med, fast = timed(plugin, env, args.runs)
             print(f"| {ver} | what a live command imports (live source, lazy client, kubeconfig loader) | "
                   f"{med:.3f} s | {fast:.3f} s |")

@@ -3,9 +3,13 @@
 #
 #   hack/cluster.sh build    build etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
 #                            kubectl, kwok, krew and validate-krew-manifest from their Go modules
-#                            (cached; once per machine)
+#                            (cached; once per machine and Kubernetes version)
+#
+# K8S_VERSION (default 1.37.2) picks the Kubernetes release, 1.33.x through 1.37.x:
+#   K8S_VERSION=1.33.13 hack/cluster.sh build && K8S_VERSION=1.33.13 hack/cluster.sh up
 #   hack/cluster.sh up       start them on 127.0.0.1 (free ports, fresh certificates); prints env
 #   hack/cluster.sh env      print `export KUBECONFIG=...` for the running cluster
+#   hack/cluster.sh bin      print the directory of K8S_VERSION's binaries (kubectl among them)
 #   hack/cluster.sh status   say whether a cluster is running
 #   hack/cluster.sh down     stop every process `up` started (by pid) and remove its directory
 #   hack/cluster.sh nodes N [PREFIX]   create N KWOK nodes (default prefix kwok-node-)
@@ -24,18 +28,28 @@
 #   flags, split on spaces).
 set -euo pipefail
 
-K8S_VERSION=${K8S_VERSION:-1.33.13}
+# Supported: 1.33 through 1.37; the default is the newest. Each version's binaries are cached side
+# by side ($KDS_CACHE/k8s/vX.Y.Z), so building a second version never overwrites the first.
+K8S_VERSION=${K8S_VERSION:-1.37.2}
 ETCD_VERSION=${ETCD_VERSION:-3.5.21}
 KWOK_VERSION=${KWOK_VERSION:-0.7.0}
 KREW_VERSION=${KREW_VERSION:-0.4.4}
-# k/k 1.33 declares go 1.24.0; build it with the toolchain upstream used (fetched from the proxy).
-K8S_GOTOOLCHAIN=${K8S_GOTOOLCHAIN:-go1.24.13}
+K8S_MINOR=$(echo "$K8S_VERSION" | cut -d. -f2)
+# The Go toolchain for Kubernetes itself. 1.33 declares go 1.24.0 and its json-iterator/reflect2
+# predate newer runtimes: build it with a go1.24 toolchain (the go command takes it from the module
+# proxy). 1.34-1.37 declare go 1.24.0-1.26.0, which this machine's Go (1.26) satisfies: "local".
+if [ -z "${K8S_GOTOOLCHAIN:-}" ]; then
+  case "$K8S_MINOR" in
+    33) K8S_GOTOOLCHAIN=go1.24.13 ;;
+    *) K8S_GOTOOLCHAIN=local ;;
+  esac
+fi
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 KDS_CACHE=${KDS_CACHE:-$HOME/.cache/kubectl-ds}
 KDS_RUN=${KDS_RUN:-$KDS_CACHE/run}
-BIN=$KDS_CACHE/bin
-K8S_MINOR=$(echo "$K8S_VERSION" | cut -d. -f2)
+BIN=$KDS_CACHE/bin                      # etcd, kwok, krew: one build serves every version
+KBIN=$KDS_CACHE/k8s/v$K8S_VERSION/bin   # kube-apiserver, -controller-manager, -scheduler, kubectl
 
 log() { echo "cluster.sh: $*" >&2; }
 die() { echo "cluster.sh: error: $*" >&2; exit 1; }
@@ -65,23 +79,30 @@ build_kwok() {
   echo "$KWOK_VERSION" > "$BIN/.kwok.version"
 }
 
+kstamp_ok() { [ -x "$KBIN/$1" ] && [ -f "$KBIN/.$1.version" ] && [ "$(cat "$KBIN/.$1.version")" = "$K8S_VERSION" ]; }
+
 build_k8s() {
   local all=1 b
   for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
-    stamp_ok "$b" "$K8S_VERSION" || all=0
+    kstamp_ok "$b" || all=0
   done
   [ $all = 1 ] && return 0
-  log "building Kubernetes v$K8S_VERSION (apiserver, controller-manager, scheduler, kubectl) with $K8S_GOTOOLCHAIN"
+  log "building Kubernetes v$K8S_VERSION (apiserver, controller-manager, scheduler, kubectl) with Go toolchain $K8S_GOTOOLCHAIN"
   local w=$KDS_CACHE/build/k8s-v$K8S_VERSION
-  mkdir -p "$w" "$BIN"
+  mkdir -p "$w" "$KBIN"
   ( cd "$w"
     export GOFLAGS=-mod=mod CGO_ENABLED=0 GOTOOLCHAIN=$K8S_GOTOOLCHAIN
     # k8s.io/kubernetes requires its staging modules at v0.0.0 with replace directives that only
     # apply when it is the main module; a wrapper module replaces each with its published v0.X.Y.
-    printf 'module local/k8sbin\n\ngo 1.24.0\n\ngodebug default=go1.24\n' > go.mod
-    local gomod m v
+    printf 'module local/k8sbin\n\ngo 1.24.0\n' > go.mod
+    local gomod m v goline godebug
     gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
     [ -f "$gomod" ] || die "could not download k8s.io/kubernetes@v$K8S_VERSION"
+    # the wrapper takes upstream's go and godebug lines, so the binaries get upstream's GODEBUG defaults
+    goline=$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$gomod" | head -1)
+    godebug=$(sed -n 's/^godebug \(.*\)$/\1/p' "$gomod" | head -1)
+    printf 'module local/k8sbin\n\ngo %s\n' "${goline:-1.24.0}" > go.mod
+    [ -n "$godebug" ] && printf '\ngodebug %s\n' "$godebug" >> go.mod
     for m in $(sed -n 's|^[[:space:]]*\(k8s.io/[^ ]*\) => ./staging/.*|\1|p' "$gomod"); do
       v="v0.$K8S_MINOR.${K8S_VERSION##*.}"
       go mod edit -replace="$m=$m@$v"
@@ -91,11 +112,11 @@ build_k8s() {
     for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
       ld="$ld -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$K8S_MINOR -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
     done
-    go build -trimpath -tags selinux,notest -ldflags "$ld" -o "$BIN/" \
+    go build -trimpath -tags selinux,notest -ldflags "$ld" -o "$KBIN/" \
       k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
       k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl )
   for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
-    echo "$K8S_VERSION" > "$BIN/.$b.version"
+    echo "$K8S_VERSION" > "$KBIN/.$b.version"
   done
 }
 
@@ -125,8 +146,8 @@ cmd_build() {
   build_kwok
   build_k8s
   build_krew
-  log "binaries ready in $BIN ($((SECONDS - t0))s)"
-  "$BIN/kube-apiserver" --version >&2
+  log "binaries ready in $KBIN and $BIN ($((SECONDS - t0))s)"
+  "$KBIN/kube-apiserver" --version >&2
   "$BIN/etcd" --version | head -1 >&2
 }
 
@@ -176,15 +197,18 @@ cmd_restart() { # restart NAME: stop one component and start it again with the s
   awk -v n="$name" '$1 != n' "$KDS_RUN/pids" > "$KDS_RUN/pids.new" && mv "$KDS_RUN/pids.new" "$KDS_RUN/pids"
   start "$name" "${args[@]}"
   if [ "$name" = kube-apiserver ]; then
-    wait_for 90 kube-apiserver "$BIN/kubectl" --kubeconfig="$KDS_RUN/kubeconfig" get --raw /readyz
+    wait_for 90 kube-apiserver "$KBIN/kubectl" --kubeconfig="$KDS_RUN/kubeconfig" get --raw /readyz
   fi
   log "restarted $name"
 }
 
 cmd_up() {
   if running; then die "a cluster is already running (KUBECONFIG=$KDS_RUN/kubeconfig); run 'hack/cluster.sh down' first"; fi
-  for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok; do
+  for b in etcd kwok; do
     [ -x "$BIN/$b" ] || die "$BIN/$b is missing; run 'hack/cluster.sh build' first"
+  done
+  for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+    [ -x "$KBIN/$b" ] || die "$KBIN/$b is missing; run 'K8S_VERSION=$K8S_VERSION hack/cluster.sh build' first"
   done
   rm -rf "$KDS_RUN"; mkdir -p "$KDS_RUN/logs" "$KDS_RUN/pki" "$KDS_RUN/etcd"
   : > "$KDS_RUN/pids"
@@ -209,13 +233,13 @@ cmd_up() {
   etcd_port=$(free_port); etcd_peer=$(free_port); api_port=$(free_port)
   kcm_port=$(free_port); sched_port=$(free_port); kwok_port=$(free_port)
 
-  "$BIN/kubectl" config --kubeconfig="$K" set-cluster local --server="https://127.0.0.1:$api_port" \
+  "$KBIN/kubectl" config --kubeconfig="$K" set-cluster local --server="https://127.0.0.1:$api_port" \
     --certificate-authority="$P/ca.crt" --embed-certs >/dev/null
-  "$BIN/kubectl" config --kubeconfig="$K" set-credentials admin --token="$token" >/dev/null
-  "$BIN/kubectl" config --kubeconfig="$K" set-credentials nobody --token="$token-nobody" >/dev/null
-  "$BIN/kubectl" config --kubeconfig="$K" set-context local --cluster=local --user=admin >/dev/null
-  "$BIN/kubectl" config --kubeconfig="$K" set-context nobody --cluster=local --user=nobody >/dev/null
-  "$BIN/kubectl" config --kubeconfig="$K" use-context local >/dev/null
+  "$KBIN/kubectl" config --kubeconfig="$K" set-credentials admin --token="$token" >/dev/null
+  "$KBIN/kubectl" config --kubeconfig="$K" set-credentials nobody --token="$token-nobody" >/dev/null
+  "$KBIN/kubectl" config --kubeconfig="$K" set-context local --cluster=local --user=admin >/dev/null
+  "$KBIN/kubectl" config --kubeconfig="$K" set-context nobody --cluster=local --user=nobody >/dev/null
+  "$KBIN/kubectl" config --kubeconfig="$K" use-context local >/dev/null
 
   start etcd "$BIN/etcd" --name=node0 --data-dir="$KDS_RUN/etcd" \
     --listen-client-urls="http://127.0.0.1:$etcd_port" --advertise-client-urls="http://127.0.0.1:$etcd_port" \
@@ -224,7 +248,7 @@ cmd_up() {
     --quota-backend-bytes=8589934592 --unsafe-no-fsync --listen-metrics-urls=
   wait_for 30 etcd curl -sf "http://127.0.0.1:$etcd_port/health"
 
-  start kube-apiserver "$BIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$etcd_port" \
+  start kube-apiserver "$KBIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$etcd_port" \
     --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" \
     --endpoint-reconciler-type=none \
     --tls-cert-file="$P/apiserver.crt" --tls-private-key-file="$P/apiserver.key" --client-ca-file="$P/ca.crt" \
@@ -234,16 +258,16 @@ cmd_up() {
     --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true --cert-dir="$KDS_RUN/certs" \
     --max-requests-inflight=2000 --max-mutating-requests-inflight=1000 \
     --enable-priority-and-fairness=false ${KDS_APISERVER_ARGS:-}
-  wait_for 90 kube-apiserver "$BIN/kubectl" --kubeconfig="$K" get --raw /readyz
+  wait_for 90 kube-apiserver "$KBIN/kubectl" --kubeconfig="$K" get --raw /readyz
 
-  start kube-controller-manager "$BIN/kube-controller-manager" --kubeconfig="$K" --leader-elect=false \
+  start kube-controller-manager "$KBIN/kube-controller-manager" --kubeconfig="$K" --leader-elect=false \
     --bind-address=127.0.0.1 --secure-port="$kcm_port" \
     --authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics \
     --service-account-private-key-file="$P/sa.key" --root-ca-file="$P/ca.crt" \
     --kube-api-qps="${KDS_KCM_QPS:-500}" --kube-api-burst="${KDS_KCM_BURST:-1000}" \
     --concurrent-daemonset-syncs="${KDS_DS_SYNCS:-4}" \
     --node-monitor-grace-period="${KDS_NODE_MONITOR_GRACE:-40s}" ${KDS_KCM_ARGS:-}
-  start kube-scheduler "$BIN/kube-scheduler" --kubeconfig="$K" --leader-elect=false \
+  start kube-scheduler "$KBIN/kube-scheduler" --kubeconfig="$K" --leader-elect=false \
     --bind-address=127.0.0.1 --secure-port="$sched_port" \
     --kube-api-qps="${KDS_SCHED_QPS:-500}" --kube-api-burst="${KDS_SCHED_BURST:-1000}"
   start kwok env HOME="$KDS_RUN" "$BIN/kwok" --kubeconfig="$K" --manage-all-nodes=false \
@@ -255,7 +279,7 @@ cmd_up() {
   wait_for 60 kube-controller-manager curl -skf "https://127.0.0.1:$kcm_port/healthz"
   wait_for 60 kube-scheduler curl -skf "https://127.0.0.1:$sched_port/healthz"
   # the service-account controller creates "default" in every namespace; wait for it in default
-  wait_for 60 "the default service account" "$BIN/kubectl" --kubeconfig="$K" get serviceaccount default -n default
+  wait_for 60 "the default service account" "$KBIN/kubectl" --kubeconfig="$K" get serviceaccount default -n default
   trap - ERR
   printf 'api %s\netcd %s\n' "$api_port" "$etcd_port" > "$KDS_RUN/ports"
   log "control plane up: v$K8S_VERSION, etcd v$ETCD_VERSION, kwok v$KWOK_VERSION"
@@ -265,8 +289,10 @@ cmd_up() {
 cmd_env() {
   [ -f "$KDS_RUN/kubeconfig" ] || die "no cluster (run 'hack/cluster.sh up')"
   echo "export KUBECONFIG=$KDS_RUN/kubeconfig"
-  echo "export PATH=$BIN:\$PATH"
+  echo "export PATH=$KBIN:$BIN:\$PATH"
 }
+
+cmd_bin() { echo "$KBIN"; }
 
 cmd_status() {
   if running; then echo "running (KUBECONFIG=$KDS_RUN/kubeconfig)"; else echo "not running"; return 1; fi
@@ -293,7 +319,7 @@ cmd_down() {
 cmd_nodes() {
   local n=${1:?usage: nodes N [PREFIX]} prefix=${2:-kwok-node-}
   [ -f "$KDS_RUN/kubeconfig" ] || die "no cluster (run 'hack/cluster.sh up')"
-  python3 - "$n" "$prefix" <<'PY' | "$BIN/kubectl" --kubeconfig="$KDS_RUN/kubeconfig" apply -f - >/dev/null
+  python3 - "$n" "$prefix" <<'PY' | "$KBIN/kubectl" --kubeconfig="$KDS_RUN/kubeconfig" apply -f - >/dev/null
 import json, sys
 n, prefix = int(sys.argv[1]), sys.argv[2]
 items = []
@@ -314,6 +340,7 @@ case "${1:-}" in
   build) cmd_build ;;
   up) cmd_up ;;
   env) cmd_env ;;
+  bin) cmd_bin ;;
   status) cmd_status ;;
   down) cmd_down ;;
   nodes) shift; cmd_nodes "$@" ;;

@@ -18,7 +18,7 @@ import os
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import click
 
@@ -41,7 +41,7 @@ class Line:
     """What the words before the cursor say: the command reached, its options, its positionals."""
     command: click.Command
     chain: List[click.Command]
-    values: Dict[str, object] = field(default_factory=dict)
+    values: Dict[str, Any] = field(default_factory=dict)   # click parameter name -> str, or bool for a flag
     positionals: List[str] = field(default_factory=list)
     pending: Optional[click.Option] = None   # an option still waiting for its value
     dashdash: bool = False
@@ -51,7 +51,8 @@ def complete(words: List[str], incomplete: str, timeout: float = DEFAULT_TIMEOUT
              root: Optional[click.Group] = None) -> Completions:
     """Candidates and a cobra directive for `incomplete`, given the words before it."""
     if root is None:
-        from kubectl_ds.cli import root
+        from kubectl_ds.cli import root as cli_root
+        root = cli_root
     line = parse(root, words)
     if line.pending is not None:
         return option_value(line, line.pending, incomplete, timeout)
@@ -81,8 +82,8 @@ def parse(root: click.Group, words: List[str]) -> Line:
         elif isinstance(line.command, click.Group) and word in line.command.commands:
             line.command = line.command.commands[word]
             line.chain.append(line.command)
-        elif isinstance(line.command, click.Group) and getattr(line.command, "default_command_name", None):
-            line.command = line.command.commands[line.command.default_command_name]
+        elif isinstance(line.command, click.Group) and (default := getattr(line.command, "default_command_name", None)):
+            line.command = line.command.commands[default]
             line.chain.append(line.command)
             line.positionals.append(word)
         else:
@@ -187,6 +188,7 @@ def positional(line: Line, incomplete: str, timeout: float) -> Completions:
 def names(kind: str, line: Line, incomplete: str, timeout: float) -> List[str]:
     """Names of `kind` starting with `incomplete`, from the snapshot or the cluster; [] past the deadline."""
     v = line.values
+    found: Optional[List[str]]
     if kind == "contexts":
         found = kubeconfig_contexts(v.get("kubeconfig"))
     else:
@@ -207,7 +209,7 @@ def _import_client() -> None:
         pass
 
 
-def _lookup(kind: str, v: Dict[str, object], timeout: float) -> List[str]:
+def _lookup(kind: str, v: Dict[str, Any], timeout: float) -> List[str]:
     from kubectl_ds.core.objects import name, namespace
     from kubectl_ds.source import open_source
     source = open_source(kubeconfig=v.get("kubeconfig"), context=v.get("context"),

@@ -12,6 +12,7 @@ import queue
 import threading
 from typing import Callable, Dict, List, Optional
 
+from kubectl_ds.core.fit import FitContext
 from kubectl_ds.core.objects import get_in, labels, namespace, uid
 from kubectl_ds.core.podstate import failed_create_selector
 from kubectl_ds.core.revisions import HASH_LABEL
@@ -42,8 +43,9 @@ def pods_on_nodes(source, ds: dict, pods: List[dict]) -> Dict[str, List[dict]]:
 class Follower:
     def __init__(self, source, namespace: str, name: str, clock: Callable, progress_deadline: float,
                  timeout: float, on_change: Callable[[RolloutStatus, Optional[RolloutStatus]], None],
-                 on_note: Callable[[str], None] = lambda text: None):
+                 on_note: Callable[[str], None] = lambda text: None, *, fit: FitContext):
         self.source, self.namespace, self.name = source, namespace, name
+        self.fit = fit   # the rules of the Kubernetes minor in force
         self.clock, self.deadline, self.timeout = clock, progress_deadline, timeout
         self.on_change, self.on_note = on_change, on_note
         self.timed_out = False
@@ -63,7 +65,7 @@ class Follower:
         self.events: List[dict] = []
         self.node_pods: Dict[str, List[dict]] = {}
         self.events_at = -EVENTS_EVERY
-        q: "queue.Queue" = queue.Queue()
+        q: queue.Queue = queue.Queue()
         stop = threading.Event()
         self.streams = [
             src.stream("daemonsets", ns, q, ds_rv, stop, field_selector=f"metadata.name={self.name}"),
@@ -96,9 +98,9 @@ class Follower:
             if self.timeout and now - start >= self.timeout:
                 self.timed_out = True
                 return status
-            waits = [last_progress + self.deadline - now if self.deadline else None,
-                     start + self.timeout - now if self.timeout else None]
-            waits = [max(w, 0.05) for w in waits if w is not None]
+            limits = [last_progress + self.deadline - now if self.deadline else None,
+                      start + self.timeout - now if self.timeout else None]
+            waits = [max(w, 0.05) for w in limits if w is not None]
             item = wait_event(q, min(waits) if waits else None)
             while item is not None:
                 self._apply(item)
@@ -107,9 +109,10 @@ class Follower:
     def _look(self) -> RolloutStatus:
         pods = list(self.pods.values())
         status = progress(self.ds, pods, list(self.nodes.values()), self.revisions, self.events, self.clock(),
-                          self.node_pods)
+                          self.node_pods, ctx=self.fit)
         # something only events or other pods can explain: a Pending pod, a node without one
-        pending = any(c.type in ("FailedScheduling", "InsufficientResource", "HostPortConflict")
+        pending = any(c.type in ("FailedScheduling", "InsufficientResource", "HostPortConflict",
+                                 "NodeDeclaredFeatures")
                       for c in status.culprits) or any(not get_in(p, "spec", "nodeName") for p in pods)
         missing = any(n.state == MISSING and not n.pod for n in status.nodes)
         if pending or missing:
@@ -118,7 +121,7 @@ class Follower:
                 self.events = rollout_events(self.source, self.ds, pods=pending, daemonset=missing)
                 self.node_pods = pods_on_nodes(self.source, self.ds, pods) if pending else {}
                 status = progress(self.ds, pods, list(self.nodes.values()), self.revisions, self.events,
-                                  self.clock(), self.node_pods)
+                                  self.clock(), self.node_pods, ctx=self.fit)
         return status
 
     def _apply(self, item) -> None:
@@ -126,7 +129,7 @@ class Follower:
         if what == "reconnect":
             self.on_note(f"watch of {kind} interrupted ({item[2]}); resuming")
             return
-        cache = {"pods": self.pods, "nodes": self.nodes}.get(kind)
+        cache = self.pods if kind == "pods" else self.nodes   # not used for "daemonsets"
         if what == "relist":
             if kind == "daemonsets":
                 if not item[2]:

@@ -58,7 +58,8 @@ def load_state(path: str) -> dict:
 
 def new_state(plan: Plan, no_rollout: bool) -> dict:
     return {"version": STATE_VERSION, "namespace": plan.namespace, "name": plan.name,
-            "oldUid": plan.old_uid, "oldGeneration": plan.old_generation, "oldSelector": plan.old_selector, "newSelector": plan.new_selector,
+            "oldUid": plan.old_uid, "oldGeneration": plan.old_generation,
+            "oldSelector": plan.old_selector, "newSelector": plan.new_selector,
             "backup": plan.backup, "newManifest": plan.new_manifest, "addLabels": dict(plan.add_labels),
             "pods": [[n, u] for n, u in plan.pods], "newUid": None, "done": [], "current": None,
             "noRollout": no_rollout, "rolledBack": False, "adopted": [], "revisions": None, "log": []}

@@ -22,10 +22,12 @@ class Options:
     output: str = "table"
     snapshot: Optional[str] = None
     request_timeout: float = 30.0
+    kube_version: Optional[str] = None
 
 
 _SPECS = (
-    (("--kubeconfig",), dict(metavar="PATH", help="Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config).")),
+    (("--kubeconfig",), dict(metavar="PATH",
+                             help="Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config).")),
     (("--context",), dict(metavar="NAME", help="The kubeconfig context to use.")),
     (("-n", "--namespace"), dict(metavar="NS", help="Namespace (default: the context's).")),
     (("-A", "--all-namespaces"), dict(is_flag=True, default=None, help="Look at every namespace.")),
@@ -34,9 +36,11 @@ _SPECS = (
     (("--snapshot",), dict(metavar="FILE", help="Read a dump (kubectl get nodes,daemonsets,pods,"
                                                 "controllerrevisions,events -A -o json) instead of a cluster.")),
     (("--request-timeout",), dict(metavar="SECONDS", type=float, help="Timeout of each API request (default 30).")),
+    (("--kube-version",), dict(metavar="X.Y", help="Apply the rules of this Kubernetes minor (1.33-1.37) instead "
+                                                  "of the cluster's or the dump's.")),
 )
 _NAMES = ("kubeconfig", "context", "namespace", "all_namespaces", "selector", "output", "snapshot",
-          "request_timeout")
+          "request_timeout", "kube_version")
 
 
 def global_options(fn):
@@ -62,6 +66,10 @@ def validate(values: dict) -> Options:
         raise DsError("-n/--namespace and -A/--all-namespaces cannot be used together")
     if opts.request_timeout <= 0:
         raise DsError("--request-timeout must be positive")
+    if opts.kube_version is not None:
+        from kubectl_ds.core.versions import valid_flag
+        if not valid_flag(opts.kube_version):
+            raise DsError(f'invalid --kube-version "{opts.kube_version}" (expected a Kubernetes minor such as 1.36)')
     if opts.selector:
         from kubectl_ds.core.selectors import SelectorError, parse_selector_string
         try:

@@ -17,8 +17,21 @@ from __future__ import annotations
 import json
 import sys
 
-from tests.builders import (affinity_terms, container, daemon_pod, daemonset, dump, event, expr, node,
-                            plain_pod, revision, taint, term, toleration)
+from tests.builders import (
+    affinity_terms,
+    container,
+    daemon_pod,
+    daemonset,
+    dump,
+    event,
+    expr,
+    node,
+    plain_pod,
+    revision,
+    taint,
+    term,
+    toleration,
+)
 
 LATER = "2026-11-20T08:00:00Z"
 

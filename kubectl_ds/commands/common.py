@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import List, Optional
+from typing import Iterable, List, Mapping, Optional
 
 import click
 
+from kubectl_ds.core.fit import FitContext, extended_requests
+from kubectl_ds.core.fit import context as fit_context
 from kubectl_ds.core.objects import name, namespace
+from kubectl_ds.core.versions import DEFAULT, FLAG, KubeVersion, resolve
 from kubectl_ds.errors import DsError
 from kubectl_ds.options import Options
 
@@ -27,6 +30,40 @@ def now_for(ctx: click.Context, source) -> datetime:
     as_of = getattr(source, "as_of", None)
     at = as_of(clock + timedelta(hours=1)) if as_of is not None else None
     return at if at is not None else clock
+
+
+def kube_version(opts: Options, source) -> KubeVersion:
+    """The Kubernetes minor whose rules this run applies: --kube-version, else what the source
+    says (the apiserver's /version; a dump's stamp or its newest kubelet), else the newest
+    supported. A version outside the supported range, or none at all, is one warning on stderr."""
+    if opts.kube_version:
+        reported, where, why = opts.kube_version, FLAG, ""
+    else:
+        reported, where, why = source.kubernetes_version()
+    kv, warning = resolve(reported, where)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+    elif kv.source == DEFAULT and why:
+        click.echo(f"warning: {why}: applying the rules of Kubernetes v{kv.label}", err=True)
+    return kv
+
+
+def placement_context(source, kv: KubeVersion, daemonsets: Iterable[Mapping], templates: bool = False) -> FitContext:
+    """What the scheduler's fit needs besides pods and nodes, read only when it can matter:
+    DeviceClasses (1.36+, when a template requests an extended resource), and for `templates`
+    (pods not created yet: footprint, lint) the RuntimeClasses their runtimeClassName names. A
+    kind that cannot be read is a note in the result, never an error."""
+    from kubectl_ds.core.eligibility import daemon_pod_spec
+    rules = kv.rules
+    specs = [daemon_pod_spec(ds) for ds in daemonsets]
+    devices, device_note = None, ""
+    if any(extended_requests(spec, rules) for spec in specs):
+        devices, device_note = source.device_classes()
+        device_note = f"not evaluated: {device_note}" if device_note else ""
+    runtimes, runtime_note = None, ""
+    if templates and any(spec.get("runtimeClassName") for spec in specs):
+        runtimes, runtime_note = source.runtime_classes()
+    return fit_context(rules, devices, device_note, runtimes, runtime_note)
 
 
 def scope_namespace(opts: Options, source, default_all: bool) -> Optional[str]:

@@ -7,8 +7,16 @@ from functools import lru_cache
 
 import click
 
-from kubectl_ds.commands.common import (color, echo, find_daemonset, no_daemonsets, now_for, open_source,
-                                      scope_namespace)
+from kubectl_ds.commands.common import (
+    color,
+    echo,
+    find_daemonset,
+    kube_version,
+    no_daemonsets,
+    now_for,
+    open_source,
+    scope_namespace,
+)
 from kubectl_ds.core.coverage import diff as coverage
 from kubectl_ds.core.objects import get_in, namespace
 from kubectl_ds.core.podstate import failed_create, failed_create_selector
@@ -35,7 +43,7 @@ def _candidates(source, ds):
     return source.pods(namespace(ds), label_selector=sel)
 
 
-def _what_if(ctx, opts, source, ds_name, filename):
+def _what_if(ctx, opts, source, ds_name, filename, kv):
     from kubectl_ds.core.migration import what_if
     from kubectl_ds.errors import DsError
     from kubectl_ds.source.manifests import load_manifests
@@ -45,7 +53,7 @@ def _what_if(ctx, opts, source, ds_name, filename):
     if not ds_name:
         ds_name = found[0]["metadata"].get("name", "")
     result = what_if(find_daemonset(source, opts, ds_name), found[0], source.nodes())
-    echo(ctx, render(result, opts.output, color(ctx)))
+    echo(ctx, render(result, opts.output, color(ctx), version=kv))
     if not result.same:
         ctx.exit(ExitCode.BAD_NEWS)
 
@@ -76,9 +84,10 @@ def diff(ctx, ds_name, filename, **kwargs):
     """Compare the nodes a DaemonSet should run on with the nodes it runs on."""
     opts = pop_options(ctx, kwargs)
     source = open_source(ctx, opts)
+    kv = kube_version(opts, source)
     now = now_for(ctx, source)
     if filename:
-        return _what_if(ctx, opts, source, ds_name, filename)
+        return _what_if(ctx, opts, source, ds_name, filename, kv)
     if ds_name:
         ds = find_daemonset(source, opts, ds_name)
         sel = label_selector_string(ds["spec"].get("selector"))
@@ -103,7 +112,7 @@ def diff(ctx, ds_name, filename, **kwargs):
             scope_events) for ds in daemonsets]
         result.sort(key=lambda c: (c.namespace, c.name))
         drift = any(not c.in_sync for c in result)
-    echo(ctx, render(result, opts.output, color(ctx)))
+    echo(ctx, render(result, opts.output, color(ctx), version=kv))
     if drift:
         ctx.exit(ExitCode.BAD_NEWS)
 

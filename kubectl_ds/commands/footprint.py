@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import click
 
-from kubectl_ds.commands.common import color, echo, no_daemonsets, open_source, scope_namespace
-from kubectl_ds.core.footprint import footprint as per_daemonset, footprint_by_node
+from kubectl_ds.commands.common import (
+    color,
+    echo,
+    kube_version,
+    no_daemonsets,
+    open_source,
+    placement_context,
+    scope_namespace,
+)
+from kubectl_ds.core.footprint import footprint as per_daemonset
+from kubectl_ds.core.footprint import footprint_by_node
 from kubectl_ds.options import global_options, pop_options
 from kubectl_ds.render import render
 
@@ -31,11 +40,13 @@ def footprint(ctx, by_node, **kwargs):
     """Show what DaemonSets request: per pod, times the nodes they cover, and per node."""
     opts = pop_options(ctx, kwargs)
     source = open_source(ctx, opts)
+    kv = kube_version(opts, source)
     ns = scope_namespace(opts, source, default_all=False)
     daemonsets = source.daemonsets(ns, opts.selector)
     if not daemonsets:
         no_daemonsets(ns)
         return
     nodes = source.nodes()
-    result = footprint_by_node(daemonsets, nodes) if by_node else per_daemonset(daemonsets, nodes)
-    echo(ctx, render(result, opts.output, color(ctx)))
+    fit = placement_context(source, kv, daemonsets, templates=True)
+    result = footprint_by_node(daemonsets, nodes, fit) if by_node else per_daemonset(daemonsets, nodes, fit)
+    echo(ctx, render(result, opts.output, color(ctx), version=kv))

@@ -6,9 +6,19 @@ import copy
 
 import click
 
-from kubectl_ds.commands.common import color, echo, find_daemonset, no_daemonsets, open_source, scope_namespace
-from kubectl_ds.core.lint import ERROR, SEVERITIES, lint as run_checks
+from kubectl_ds.commands.common import (
+    color,
+    echo,
+    find_daemonset,
+    kube_version,
+    no_daemonsets,
+    open_source,
+    scope_namespace,
+)
+from kubectl_ds.core.lint import ERROR, SEVERITIES
+from kubectl_ds.core.lint import lint as run_checks
 from kubectl_ds.core.objects import name
+from kubectl_ds.core.versions import FLAG, resolve
 from kubectl_ds.errors import DsError, ExitCode
 from kubectl_ds.options import global_options, pop_options
 from kubectl_ds.render import render
@@ -52,9 +62,15 @@ def lint(ctx, ds_name, files, fail_on, **kwargs):
             click.echo(f"No DaemonSets found in {', '.join(files)}.", err=True)
             return
         uses_cluster = opts.snapshot or opts.kubeconfig or opts.context
-        nodes = open_source(ctx, opts).nodes() if uses_cluster else None
+        if uses_cluster:
+            cluster = open_source(ctx, opts)
+            kv = kube_version(opts, cluster)
+            nodes = cluster.nodes()
+        else:   # manifests alone: --kube-version, else the newest supported minor
+            kv, nodes = resolve(opts.kube_version, FLAG)[0], None
     else:
         source = open_source(ctx, opts)
+        kv = kube_version(opts, source)
         if ds_name:
             daemonsets, workloads = [find_daemonset(source, opts, ds_name)], []
         else:
@@ -64,8 +80,8 @@ def lint(ctx, ds_name, files, fail_on, **kwargs):
                 no_daemonsets(ns)
                 return
         nodes = source.nodes()
-    report = run_checks(daemonsets, workloads, nodes)
-    echo(ctx, render(report, opts.output, color(ctx)))
+    report = run_checks(daemonsets, workloads, nodes, rules=kv.rules)
+    echo(ctx, render(report, opts.output, color(ctx), version=kv))
     if report.fails(fail_on):
         ctx.exit(ExitCode.BAD_NEWS)
 

@@ -8,8 +8,9 @@ import shlex
 
 import click
 
-from kubectl_ds.commands.common import color, echo, env_of, open_source
-from kubectl_ds.core.migration import derive_manifest, plan as make_plan, rollout_in_progress, selector_from_string
+from kubectl_ds.commands.common import color, echo, env_of, kube_version, open_source, placement_context
+from kubectl_ds.core.migration import derive_manifest, rollout_in_progress, selector_from_string
+from kubectl_ds.core.migration import plan as make_plan
 from kubectl_ds.core.selectors import SelectorError, label_selector_string
 from kubectl_ds.errors import DsError, ExitCode
 from kubectl_ds.options import global_options, pop_options
@@ -82,10 +83,7 @@ def migrate(ctx, ds_name, filename, yes, dry_run, force, no_rollout, state_file,
     if opts.snapshot:
         raise DsError("a snapshot can only be planned (--dry-run)")
     if not yes:
-        if not click.get_text_stream("stdin").isatty():
-            raise DsError("refusing to migrate without confirmation: pass --yes (no terminal to ask on)")
-        if not click.confirm("Proceed?", default=False):
-            raise DsError("aborted; nothing was changed", ExitCode.BAD_NEWS)
+        _confirm()
     from kubectl_ds.migration_runner import new_state, save_state
     path = state_file or f"./{ds_name}.migration.json"
     if os.path.exists(path):
@@ -96,6 +94,14 @@ def migrate(ctx, ds_name, filename, yes, dry_run, force, no_rollout, state_file,
     with _journal_kept(path):
         _runner(ctx, opts, source, path, timeout).run(state)
     echo(ctx, f"migrated daemon set {ns}/{ds_name}: new selector {label_selector_string(plan.new_selector)}")
+
+
+def _confirm() -> None:
+    """Ask on the terminal; DsError when there is none to ask on, or the answer is no."""
+    if not click.get_text_stream("stdin").isatty():
+        raise DsError("refusing to migrate without confirmation: pass --yes (no terminal to ask on)")
+    if not click.confirm("Proceed?", default=False):
+        raise DsError("aborted; nothing was changed", ExitCode.BAD_NEWS)
 
 
 def _new_manifest(old: dict, filename, selector_text) -> dict:
@@ -135,7 +141,9 @@ def _runner(ctx, opts, source, path: str, timeout: str):
             if line != last[0]:
                 click.echo(line)
                 last[0] = line
-        f = Follower(source, ns, name, env_of(ctx).clock, 600, timeout_s, change)
+        # the rollout's culprits judge the scheduler's fit: by the rules of the cluster's minor
+        fit = placement_context(source, kube_version(opts, source), [])
+        f = Follower(source, ns, name, env_of(ctx).clock, 600, timeout_s, change, fit=fit)
         final = f.run()
         for line in final_lines(final, f.timed_out, timeout_s):
             click.echo(line)

@@ -5,19 +5,30 @@ from __future__ import annotations
 import json
 import re
 import sys
+from typing import Optional
 
 import click
 
-from kubectl_ds.commands.common import color, echo, env_of, find_daemonset, now_for, open_source
+from kubectl_ds.commands.common import (
+    color,
+    echo,
+    env_of,
+    find_daemonset,
+    kube_version,
+    now_for,
+    open_source,
+    placement_context,
+)
 from kubectl_ds.core.objects import namespace
-from kubectl_ds.core.rollout import Revision, history as revision_history, progress
+from kubectl_ds.core.rollout import Revision, progress
+from kubectl_ds.core.rollout import history as revision_history
 from kubectl_ds.core.selectors import label_selector_string
+from kubectl_ds.core.versions import KubeVersion
 from kubectl_ds.errors import DsError, ExitCode
 from kubectl_ds.follow import Follower, pods_on_nodes, rollout_events
 from kubectl_ds.options import global_options, pop_options
 from kubectl_ds.render import render
-from kubectl_ds.render.rollout import (change_lines, final_lines, header, progress_line, revision_text,
-                                       rollout_document)
+from kubectl_ds.render.rollout import change_lines, final_lines, header, progress_line, revision_text, rollout_document
 
 EXAMPLES = """
 \b
@@ -79,21 +90,23 @@ def status(ctx, ds_name, follow, timeout, progress_deadline, **kwargs):
     opts = pop_options(ctx, kwargs)
     timeout_s, deadline_s = parse_duration(timeout), parse_duration(progress_deadline)
     source = open_source(ctx, opts)
+    kv = kube_version(opts, source)
     if not follow or opts.snapshot:
         ds = find_daemonset(source, opts, ds_name)
         sel = label_selector_string(ds["spec"].get("selector"))
         ns = namespace(ds)
         pods = source.pods(ns, label_selector=sel)
         result = progress(ds, pods, source.nodes(), source.revisions(ns, label_selector=sel),
-                          rollout_events(source, ds), now_for(ctx, source), pods_on_nodes(source, ds, pods))
-        echo(ctx, render(result, opts.output, color(ctx)))
+                          rollout_events(source, ds), now_for(ctx, source), pods_on_nodes(source, ds, pods),
+                          ctx=placement_context(source, kv, [ds]))
+        echo(ctx, render(result, opts.output, color(ctx), version=kv))
         if not result.done:
             ctx.exit(ExitCode.BAD_NEWS)
         return
     ds = find_daemonset(source, opts, ds_name)
-    printer = _LivePrinter(opts.output, env_of(ctx).use_color())
+    printer = _LivePrinter(opts.output, env_of(ctx).use_color(), kv)
     follower = Follower(source, namespace(ds), ds_name, env_of(ctx).clock, deadline_s, timeout_s,
-                        printer.change, printer.note)
+                        printer.change, printer.note, fit=placement_context(source, kv, [ds]))
     final = follower.run()
     printer.finish(final, follower.timed_out, timeout_s)
     if not final.done:
@@ -104,10 +117,11 @@ class _LivePrinter:
     """TTY: a progress line redrawn in place plus one line per notable event; else plain lines;
     -o json: one JSON object per state change (JSON Lines)."""
 
-    def __init__(self, fmt: str, tty: bool):
+    def __init__(self, fmt: str, tty: bool, version: KubeVersion):
         self.fmt, self.tty = fmt, tty and fmt in ("table", "wide")
+        self.version = version
         self.started = False
-        self.last_line = None
+        self.last_line: Optional[str] = None
 
     def _line(self, text: str) -> None:
         if self.tty:
@@ -124,11 +138,11 @@ class _LivePrinter:
 
     def change(self, s, prev) -> None:
         if self.fmt in ("json", "yaml"):
-            self._doc(rollout_document(s))
+            self._doc({**rollout_document(s), **self.version.to_dict()})
             return
         if not self.started:
             self.started = True
-            self._line(header(s))
+            self._line(f"{header(s)}    ({self.version.describe()})")
         for line in change_lines(s, prev):
             self._line(line)
         line = progress_line(s)
@@ -146,7 +160,7 @@ class _LivePrinter:
     def finish(self, s, timed_out: bool, timeout: float) -> None:
         if self.fmt in ("json", "yaml"):
             # the last object says how it ended, also when the state itself did not change
-            self._doc(dict(rollout_document(s), final=True, timedOut=timed_out))
+            self._doc(dict(rollout_document(s), final=True, timedOut=timed_out, **self.version.to_dict()))
             return
         if self.tty:
             sys.stdout.write("\n")

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from kubectl_ds.commands.common import color, echo, now_for, open_source, scope_namespace
+from kubectl_ds.commands.common import (
+    color,
+    echo,
+    kube_version,
+    now_for,
+    open_source,
+    placement_context,
+    scope_namespace,
+)
 from kubectl_ds.core.node_report import MISSING, PENDING, explain_node
 from kubectl_ds.core.objects import namespace
 from kubectl_ds.core.revisions import target_node
@@ -36,6 +44,7 @@ def why(ctx, node_name, ds_name, **kwargs):
     """Explain why DaemonSets do or do not run on NODE."""
     opts = pop_options(ctx, kwargs)
     source = open_source(ctx, opts)
+    kv = kube_version(opts, source)
     node = source.node(node_name)
     if ds_name:
         daemonsets = _named(source, opts, ds_name)
@@ -50,11 +59,12 @@ def why(ctx, node_name, ds_name, **kwargs):
     pods += [p for p in source.pods(ns, field_selector="spec.nodeName=") if target_node(p) == node_name]
     revisions = source.revisions(ns)
     now = now_for(ctx, source)
-    report = explain_node(node, daemonsets, pods, [], revisions, now)
+    context = placement_context(source, kv, daemonsets)
+    report = explain_node(node, daemonsets, pods, [], revisions, now, context)
     events = _events_for(source, report)
     if events:
-        report = explain_node(node, daemonsets, pods, events, revisions, now)
-    echo(ctx, render(report, opts.output, color(ctx)))
+        report = explain_node(node, daemonsets, pods, events, revisions, now, context)
+    echo(ctx, render(report, opts.output, color(ctx), version=kv))
 
 
 def _named(source, opts, ds_name):

@@ -10,13 +10,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, List, Mapping, Optional, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 from kubectl_ds.core.eligibility import daemon_pod_spec, evaluate
 from kubectl_ds.core.objects import deleting, get_in, labels, name, namespace
 from kubectl_ds.core.podstate import not_ready_summary
-from kubectl_ds.core.revisions import (HASH_LABEL, allows_surge, current_hash, is_available, is_pod_updated,
-                                       is_ready, orphan_matcher, pods_by_node, template_generation)
+from kubectl_ds.core.revisions import (
+    HASH_LABEL,
+    allows_surge,
+    current_hash,
+    is_available,
+    is_pod_updated,
+    is_ready,
+    orphan_matcher,
+    pods_by_node,
+    template_generation,
+)
 
 STATUS_FIELDS = ("desiredNumberScheduled", "currentNumberScheduled", "numberMisscheduled",
                  "numberReady", "numberAvailable", "updatedNumberScheduled", "numberUnavailable")
@@ -93,17 +102,15 @@ def diff(ds: Mapping, nodes: Iterable[Mapping], pods: Iterable[Mapping], revisio
                 evicting.append(n)
             continue
         oldest = on_node[0]
+        ready, available, updated = is_ready(oldest), is_available(oldest, mrs, now), is_pod_updated(oldest, cur, tgen)
         counts["currentNumberScheduled"] += 1
-        if is_ready(oldest):
-            counts["numberReady"] += 1
-        else:
+        counts["numberReady"] += ready   # a bool counts 0 or 1 (and the sum stays an int)
+        counts["numberAvailable"] += available
+        counts["updatedNumberScheduled"] += updated
+        if not ready:
             unready.append(n)
             unready_detail[n] = not_ready_summary(oldest)
-        if is_available(oldest, mrs, now):
-            counts["numberAvailable"] += 1
-        if is_pod_updated(oldest, cur, tgen):
-            counts["updatedNumberScheduled"] += 1
-        elif cur or tgen is not None:
+        if not updated and (cur or tgen is not None):
             outdated.append(n)
     counts["numberUnavailable"] = counts["desiredNumberScheduled"] - counts["numberAvailable"]
     status = ds.get("status") or {}
@@ -128,7 +135,7 @@ class _Placement:
 
 
 def _placement(ds: Mapping):
-    """node -> evaluate(node, ds)'s two booleans, evaluated once per distinct node *shape*.
+    """Node -> evaluate(node, ds)'s two booleans, evaluated once per distinct node *shape*.
 
     evaluate reads only the node's name, labels and taints; this keys its answer on what the
     DaemonSet can actually see of them (the name only when the template pins nodeName or uses
@@ -136,14 +143,14 @@ def _placement(ds: Mapping):
     nodes of a few shapes cost a few evaluations. Anything unhashable falls back to evaluate.
     """
     spec = daemon_pod_spec(ds)
-    keys = set(spec.get("nodeSelector") or {})
+    label_keys = set(spec.get("nodeSelector") or {})
     by_name = bool(spec.get("nodeName"))
     required = get_in(spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution")
     for term in (required or {}).get("nodeSelectorTerms") or ():
-        keys.update(e.get("key", "") for e in term.get("matchExpressions") or ())
+        label_keys.update(e.get("key", "") for e in term.get("matchExpressions") or ())
         by_name = by_name or bool(term.get("matchFields"))
-    keys = sorted(keys)
-    cache = {}
+    keys = sorted(label_keys)
+    cache: Dict[tuple, _Placement] = {}
 
     def verdict_of(node: Mapping) -> _Placement:
         try:

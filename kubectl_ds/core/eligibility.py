@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from typing import List, Mapping, Optional, Sequence
 
-from kubectl_ds.core import selectors, taints as tt
+from kubectl_ds.core import selectors
+from kubectl_ds.core import taints as tt
 from kubectl_ds.core.objects import get_in, labels, name
 from kubectl_ds.core.results import Reason, Verdict
+from kubectl_ds.core.versions import Rules
 
 
 def daemon_pod_spec(ds: Mapping) -> dict:
@@ -30,7 +32,7 @@ def fits_node_name(ds: Mapping, node: Mapping) -> bool:
     return not want or want == name(node)
 
 
-def evaluate(node: Mapping, ds: Mapping, spec: Optional[Mapping] = None) -> Verdict:
+def evaluate(node: Mapping, ds: Mapping, spec: Optional[Mapping] = None, rules: Optional[Rules] = None) -> Verdict:
     """Decide whether `ds`'s pod should run on `node`, as NodeShouldRunDaemonPod does.
 
     Returns a Verdict whose should_run / should_continue_running equal the controller's two
@@ -38,7 +40,8 @@ def evaluate(node: Mapping, ds: Mapping, spec: Optional[Mapping] = None) -> Verd
     has to fix all of them). A Taint reason suggests a toleration only when the node passes the
     nodeName / nodeSelector / affinity checks, and notes (a finite tolerationSeconds, a cordon)
     are given only then: otherwise tolerating would change nothing. `spec` is daemon_pod_spec(ds),
-    for callers that evaluate one DaemonSet on many nodes and compute it once.
+    for callers that evaluate one DaemonSet on many nodes and compute it once. `rules` (the
+    Kubernetes minor in force) adds a note where a Gt/Lt toleration would decide behind a gate.
     """
     if spec is None:
         spec = daemon_pod_spec(ds)
@@ -57,6 +60,8 @@ def evaluate(node: Mapping, ds: Mapping, spec: Optional[Mapping] = None) -> Verd
     should_run = placement_ok and not blocking
     should_continue = placement_ok and not any(t.get("effect") == tt.NO_EXECUTE for t in blocking)
     notes = _notes(node, spec, should_run) if placement_ok else []
+    if rules is not None and blocking:
+        notes += _comparison_notes(blocking, spec["tolerations"], rules)
     return Verdict(should_run, should_continue, tuple(reasons), tuple(notes))
 
 
@@ -112,7 +117,8 @@ def _describe_failure(kind: str, expr: Mapping, node: Mapping) -> str:
 def _taint_reason(taint: Mapping, unselected: Sequence[str] = ()) -> Reason:
     """An untolerated taint. `unselected`: the placement checks (NodeName, NodeSelector,
     NodeAffinity) the node fails as well; then tolerating the taint alone would change nothing,
-    so no toleration is suggested (detail "toleration" is None)."""
+    so no toleration is suggested (detail "toleration" is None).
+    """
     effect = taint.get("effect")
     if unselected:
         return Reason("Taint", f"node has taint {tt.format_taint(taint)}, not tolerated (no toleration suggested: "
@@ -128,6 +134,28 @@ def _taint_reason(taint: Mapping, unselected: Sequence[str] = ()) -> Reason:
                "(an existing one keeps running)")
     return Reason("Taint", msg, {"taint": dict(taint), "evicts": effect == tt.NO_EXECUTE,
                                  "toleration": tol})
+
+
+def _comparison_notes(blocking: Sequence[Mapping], tolerations: Sequence[Mapping], rules: Rules) -> List[Reason]:
+    """A Gt/Lt toleration that would tolerate an untolerated taint if its feature gate were on
+    (TaintTolerationComparisonOperators: alpha and off by default from 1.35; unknown before).
+    """
+    out = []
+    for taint in blocking:
+        for tol in tolerations:
+            op = tol.get("operator")
+            if op not in ("Gt", "Lt") or not tt.compares(tol, taint):
+                continue
+            if rules.toleration_comparison:
+                why = (f"operator {op} needs the alpha feature gate TaintTolerationComparisonOperators, off by "
+                       f"default in v{rules.label}: with it on, this toleration tolerates the taint")
+            else:
+                why = f"v{rules.label} has no operator {op} (it comes in 1.35, behind an alpha gate)"
+            out.append(Reason("GatedToleration", f"toleration {tol.get('key')} {op} {tol.get('value')} does not "
+                              f"tolerate taint {tt.format_taint(taint)}: {why}",
+                              {"taint": dict(taint), "toleration": dict(tol),
+                               "gate": "TaintTolerationComparisonOperators"}))
+    return out
 
 
 def _notes(node: Mapping, spec: Mapping, should_run: bool) -> List[Reason]:

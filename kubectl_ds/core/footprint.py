@@ -1,7 +1,8 @@
 """`footprint`: what DaemonSets cost, per pod and multiplied by the nodes they cover.
 
-A DaemonSet's pod requests (the scheduler's view: podstate.pod_requests, init containers,
-sidecars and overhead included) times its desired nodes (eligibility.evaluate's shouldRun, the
+A DaemonSet's pod requests (the scheduler's view of the minor in force: fit.pod_requests, init
+containers, sidecars, pod-level resources from 1.34, and the overhead of its RuntimeClass
+included) times its desired nodes (eligibility.evaluate's shouldRun, the
 controller's desiredNumberScheduled), against the cluster's allocatable; and per node, the sum
 over the DaemonSets that should run there against the node's allocatable. Limits are summed the
 same way (the kubelet's PodLimits); a pod with a container without a limit has no limit for
@@ -15,9 +16,10 @@ from decimal import Decimal
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from kubectl_ds.core.eligibility import evaluate
+from kubectl_ds.core.fit import FitContext, pod_requests, with_runtime_overhead
 from kubectl_ds.core.objects import get_in, name, namespace
-from kubectl_ds.core.podstate import pod_requests
 from kubectl_ds.core.quantity import parse_quantity
+from kubectl_ds.core.versions import Rules
 
 RESOURCES = ("cpu", "memory")
 ZERO = Decimal(0)
@@ -45,6 +47,7 @@ class Footprint:
     allocatable: Mapping[str, Decimal]               # the cluster's: the sum over its nodes
     node_count: int
     share: Mapping[str, Optional[float]]
+    notes: Tuple[str, ...] = ()                      # what was not evaluated (a RuntimeClass not read)
 
 
 @dataclass(frozen=True)
@@ -61,15 +64,24 @@ class NodeFootprint:
 @dataclass(frozen=True)
 class NodeFootprints:
     nodes: Tuple[NodeFootprint, ...]
+    notes: Tuple[str, ...] = ()
 
 
-def pod_limits(pod: Mapping) -> Dict[str, Optional[Decimal]]:
-    """cpu/memory limits of a pod (resource helpers' PodLimits, v1.33): the sum over app containers
-    and sidecars, at least each init container's limit plus the sidecars started before it, plus
-    the pod overhead; None for a resource some long-running container does not limit."""
+def pod_limits(pod: Mapping, rules: Rules) -> Dict[str, Optional[Decimal]]:
+    """cpu/memory limits of a pod (resource helpers' PodLimits): the sum over app containers and
+    sidecars, at least each init container's limit plus the sidecars started before it, plus the
+    pod overhead; None for a resource some long-running container does not limit. From 1.34 a
+    pod-level spec.resources limit is the pod's limit for that resource.
+    """
     spec = pod.get("spec") or {}
     out: Dict[str, Optional[Decimal]] = {}
+    level = spec.get("resources")
+    level = level if isinstance(level, dict) else {}
     for r in RESOURCES:
+        pod_level = _quantity((level.get("limits") or {}).get(r)) if rules.pod_level_resources else None
+        if pod_level is not None:
+            out[r] = pod_level + (_quantity((spec.get("overhead") or {}).get(r)) or ZERO)
+            continue
         total, sidecars, peak, bounded = ZERO, ZERO, ZERO, True
         for c in spec.get("initContainers") or ():
             lim = _limit(c, r)
@@ -101,8 +113,12 @@ def _quantity(value) -> Optional[Decimal]:
         return None
 
 
-def _template_pod(ds: Mapping) -> dict:
-    return {"spec": get_in(ds, "spec", "template", "spec", default={})}
+def _template_pod(ds: Mapping, ctx: FitContext, notes: List[str]) -> dict:
+    """The pod the DaemonSet would create, with its RuntimeClass's overhead (admission adds it)."""
+    pod, note = with_runtime_overhead({"spec": get_in(ds, "spec", "template", "spec", default={})}, ctx)
+    if note is not None:
+        notes.append(f"{namespace(ds)}/{name(ds)}: {note.message}")
+    return pod
 
 
 def allocatable(node: Mapping) -> Dict[str, Decimal]:
@@ -114,37 +130,46 @@ def _share(part: Decimal, whole: Decimal) -> Optional[float]:
     return round(float(part * 100 / whole), 2) if whole > 0 else None
 
 
-def daemonset_footprint(ds: Mapping, nodes: Sequence[Mapping], cluster: Mapping[str, Decimal]) -> DaemonSetFootprint:
+def daemonset_footprint(ds: Mapping, nodes: Sequence[Mapping], cluster: Mapping[str, Decimal],
+                        ctx: FitContext, notes: List[str]) -> DaemonSetFootprint:
     covered = tuple(sorted(name(n) for n in nodes if evaluate(n, ds).should_run))
-    pod = _template_pod(ds)
-    req = pod_requests(pod)
+    pod = _template_pod(ds, ctx, notes)
+    req = pod_requests(pod, ctx.rules)
     requests = {r: req.get(r, ZERO) for r in RESOURCES}
-    limits = pod_limits(pod)
+    limits = pod_limits(pod, ctx.rules)
     count = len(covered)
     total_req = {r: requests[r] * count for r in RESOURCES}
-    total_lim = {r: None if limits[r] is None else limits[r] * count for r in RESOURCES}
+    total_lim: Dict[str, Optional[Decimal]] = {}
+    for r in RESOURCES:
+        lim = limits[r]
+        total_lim[r] = None if lim is None else lim * count
     return DaemonSetFootprint(namespace(ds), name(ds), covered, requests, limits, total_req, total_lim,
                               {r: _share(total_req[r], cluster[r]) for r in RESOURCES})
 
 
-def footprint(daemonsets: Iterable[Mapping], nodes: Iterable[Mapping]) -> Footprint:
-    """Per DaemonSet and in total: requests and limits x nodes covered, as a share of the cluster."""
+def footprint(daemonsets: Iterable[Mapping], nodes: Iterable[Mapping], ctx: FitContext) -> Footprint:
+    """Per DaemonSet and in total: requests and limits x nodes covered, as a share of the cluster
+    (`ctx`: the rules of the Kubernetes minor in force, the RuntimeClasses' overhead).
+    """
     nodes = list(nodes)
     cluster = _sum(allocatable(n) for n in nodes)
-    items = sorted((daemonset_footprint(ds, nodes, cluster) for ds in daemonsets),
+    notes: List[str] = []
+    items = sorted((daemonset_footprint(ds, nodes, cluster, ctx, notes) for ds in daemonsets),
                    key=lambda f: (f.namespace, f.name))
     requests = _sum(f.total_requests for f in items)
     limits = _sum({r: v or ZERO for r, v in f.total_limits.items()} for f in items)
     unbounded = {r: sum(1 for f in items if f.limits[r] is None and f.nodes) for r in RESOURCES}
     return Footprint(tuple(items), sum(len(f.nodes) for f in items), requests, limits, unbounded, cluster,
-                     len(nodes), {r: _share(requests[r], cluster[r]) for r in RESOURCES})
+                     len(nodes), {r: _share(requests[r], cluster[r]) for r in RESOURCES}, tuple(notes))
 
 
-def footprint_by_node(daemonsets: Iterable[Mapping], nodes: Iterable[Mapping]) -> NodeFootprints:
+def footprint_by_node(daemonsets: Iterable[Mapping], nodes: Iterable[Mapping], ctx: FitContext) -> NodeFootprints:
     """Per node: the requests and limits of the daemon pods that should run there."""
     daemonsets = list(daemonsets)
-    per_pod = [(f"{namespace(ds)}/{name(ds)}", ds, pod_requests(_template_pod(ds)), pod_limits(_template_pod(ds)))
-               for ds in daemonsets]
+    notes: List[str] = []
+    pods = [(ds, _template_pod(ds, ctx, notes)) for ds in daemonsets]
+    per_pod = [(f"{namespace(ds)}/{name(ds)}", ds, pod_requests(pod, ctx.rules), pod_limits(pod, ctx.rules))
+               for ds, pod in pods]
     out: List[NodeFootprint] = []
     for node in sorted(nodes, key=name):
         here = [(key, req, lim) for key, ds, req, lim in per_pod if evaluate(node, ds).should_run]
@@ -154,7 +179,7 @@ def footprint_by_node(daemonsets: Iterable[Mapping], nodes: Iterable[Mapping]) -
         out.append(NodeFootprint(name(node), tuple(sorted(k for k, _, _ in here)), requests, limits,
                                  {r: sum(1 for _, _, lim in here if lim[r] is None) for r in RESOURCES}, alloc,
                                  {r: _share(requests[r], alloc[r]) for r in RESOURCES}))
-    return NodeFootprints(tuple(out))
+    return NodeFootprints(tuple(out), tuple(notes))
 
 
 def _sum(maps: Iterable[Mapping[str, Decimal]]) -> Dict[str, Decimal]:

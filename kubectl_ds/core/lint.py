@@ -16,11 +16,14 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from kubectl_ds.core import selectors, taints as tt
+from kubectl_ds.core import selectors
+from kubectl_ds.core import taints as tt
 from kubectl_ds.core.eligibility import evaluate
-from kubectl_ds.core.objects import annotations, get_in, labels, name, namespace
-from kubectl_ds.core.podstate import host_ports
+from kubectl_ds.core.fit import host_ports
+from kubectl_ds.core.objects import annotations as annotations_of  # `annotations` is the __future__ name
+from kubectl_ds.core.objects import get_in, labels, name, namespace
 from kubectl_ds.core.revisions import allows_surge
+from kubectl_ds.core.versions import Rules
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITIES = (ERROR, WARNING, INFO)
@@ -97,27 +100,33 @@ class LintReport:
 
 
 CATALOGUE: Dict[str, Check] = {}
-_CHECKS: List[Tuple[Check, Callable[[Mapping, Optional[Sequence[Mapping]]], List[Hit]]]] = []
+_CHECKS: List[Tuple[Check, Callable[..., List[Hit]]]] = []
+_VERSIONED: set = set()   # codes whose check also takes the Rules of the minor in force
 CATALOGUE[NOT_CHECKED] = Check(NOT_CHECKED, "NotChecked", INFO, "a check needs the cluster's nodes and was not run",
                                kinds=("DaemonSet", "Deployment", "StatefulSet"))
 
 
 def check(code: str, check_name: str, severity: str, summary: str, needs_cluster: bool = False,
-          kinds: Tuple[str, ...] = ("DaemonSet",)):
-    """Register a check function in the catalogue under `code`."""
+          kinds: Tuple[str, ...] = ("DaemonSet",), versioned: bool = False):
+    """Register a check function in the catalogue under `code` (`versioned`: it is called with the
+    Rules of the Kubernetes minor in force as a third argument).
+    """
     def register(fn):
         c = Check(code, check_name, severity, summary, needs_cluster, kinds)
         CATALOGUE[code] = c
         _CHECKS.append((c, fn))
+        if versioned:
+            _VERSIONED.add(code)
         return fn
     return register
 
 
 def lint(daemonsets: Iterable[Mapping], workloads: Iterable[Mapping] = (),
-         nodes: Optional[Iterable[Mapping]] = None) -> LintReport:
+         nodes: Optional[Iterable[Mapping]] = None, *, rules: Rules) -> LintReport:
     """Run every check on every object; `nodes` None means no cluster (manifests alone).
 
-    `workloads` are Deployments and StatefulSets, each with its `kind`.
+    `workloads` are Deployments and StatefulSets, each with its `kind`; `rules`: the Kubernetes
+    minor whose scheduler the checks reason about.
     """
     nodes = None if nodes is None else tuple(nodes)
     found: List[Finding] = []
@@ -127,19 +136,19 @@ def lint(daemonsets: Iterable[Mapping], workloads: Iterable[Mapping] = (),
     for obj, kind in targets:
         objects.append((kind, namespace(obj), name(obj)))
         ignored = ignored_codes(obj)
-        for finding in lint_object(obj, kind, nodes):
+        for finding in lint_object(obj, kind, nodes, rules):
             (hidden if finding.code in ignored else found).append(finding)
     return LintReport(tuple(sorted(found, key=_order)), tuple(sorted(hidden, key=_order)),
                       tuple(sorted(objects, key=lambda o: (o[1], _KIND_ORDER.get(o[0], 9), o[2]))),
                       nodes is not None)
 
 
-def lint_object(obj: Mapping, kind: str, nodes: Optional[Sequence[Mapping]]) -> List[Finding]:
+def lint_object(obj: Mapping, kind: str, nodes: Optional[Sequence[Mapping]], rules: Rules) -> List[Finding]:
     out, skipped = [], []
     for c, fn in _CHECKS:
         if kind not in c.kinds:
             continue
-        for hit in fn(obj, nodes):
+        for hit in (fn(obj, nodes, rules) if c.code in _VERSIONED else fn(obj, nodes)):
             if hit is NEEDS_CLUSTER:
                 skipped.append(c)
                 continue
@@ -156,7 +165,7 @@ def lint_object(obj: Mapping, kind: str, nodes: Optional[Sequence[Mapping]]) -> 
 
 def ignored_codes(obj: Mapping) -> frozenset:
     """Codes listed in the object's kubectl-ds.io/ignore annotation ("DS003,DS007" or spaces)."""
-    raw = annotations(obj).get(IGNORE_ANNOTATION) or ""
+    raw = annotations_of(obj).get(IGNORE_ANNOTATION) or ""
     return frozenset(c.strip().upper() for c in raw.replace(",", " ").split() if c.strip())
 
 
@@ -315,12 +324,16 @@ def tolerates_everything(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> Lis
 _EXAMPLE_REQUESTS = {"cpu": "50m", "memory": "64Mi"}
 
 
-@check("DS004", "NoRequests", WARNING, "a container requests no cpu or no memory")
-def no_requests(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
+@check("DS004", "NoRequests", WARNING, "a container requests no cpu or no memory", versioned=True)
+def no_requests(ds: Mapping, nodes: Optional[Sequence[Mapping]], rules: Rules) -> List[Hit]:
     hits = []
+    # from 1.34 a pod-level spec.resources request (or limit) stands for the containers' sum
+    level = _pod_spec(ds).get("resources") or {}
+    pod_level = set(level.get("requests") or {}) | set(level.get("limits") or {}) if rules.pod_level_resources \
+        else set()
     for fld, i, c in _long_running(_pod_spec(ds)):
         res = c.get("resources") or {}
-        have = set(res.get("requests") or {}) | set(res.get("limits") or {})  # a limit defaults the request
+        have = set(res.get("requests") or {}) | set(res.get("limits") or {}) | pod_level  # a limit defaults the request
         missing = [r for r in ("cpu", "memory") if r not in have]
         if not missing:
             continue
@@ -398,9 +411,10 @@ def max_unavailable_too_high(ds: Mapping, nodes: Optional[Sequence[Mapping]]) ->
                 ERROR if every else None)]
 
 
-@check("DS007", "SurgeWithHostPort", ERROR, "maxSurge with a host port: the rollout deadlocks (kubernetes#106417)")
-def surge_with_host_port(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
-    ports = host_ports({"spec": _pod_spec(ds)})
+@check("DS007", "SurgeWithHostPort", ERROR, "maxSurge with a host port: the rollout deadlocks (kubernetes#106417)",
+       versioned=True)
+def surge_with_host_port(ds: Mapping, nodes: Optional[Sequence[Mapping]], rules: Rules) -> List[Hit]:
+    ports = host_ports({"spec": _pod_spec(ds)}, rules)
     if not allows_surge(ds) or not ports:
         return []
     surge = get_in(ds, "spec", "updateStrategy", "rollingUpdate", "maxSurge")
@@ -442,8 +456,9 @@ def _probe_example(c: Mapping) -> dict:
 def no_readiness_probe(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
     return [Hit(f"container {c.get('name')} has no readinessProbe: it is ready as soon as it starts, so a rollout "
                 "moves on to the next nodes even when the new version does not work",
-                Fix(f"add a readinessProbe to container {c.get('name')} (example)", f"spec.template.spec.containers[{i}]",
-                    {"readinessProbe": _probe_example(c)}), {"container": c.get("name")})
+                Fix(f"add a readinessProbe to container {c.get('name')} (example)",
+                    f"spec.template.spec.containers[{i}]", {"readinessProbe": _probe_example(c)}),
+                {"container": c.get("name")})
             for _, i, c in _containers(_pod_spec(ds), init=False) if not c.get("readinessProbe")]
 
 
@@ -451,8 +466,9 @@ def no_readiness_probe(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[
 def no_liveness_probe(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
     return [Hit(f"container {c.get('name')} has no livenessProbe: an agent that hangs without exiting is never "
                 "restarted",
-                Fix(f"add a livenessProbe to container {c.get('name')} (example)", f"spec.template.spec.containers[{i}]",
-                    {"livenessProbe": _probe_example(c)}), {"container": c.get("name")})
+                Fix(f"add a livenessProbe to container {c.get('name')} (example)",
+                    f"spec.template.spec.containers[{i}]", {"livenessProbe": _probe_example(c)}),
+                {"container": c.get("name")})
             for _, i, c in _containers(_pod_spec(ds), init=False) if not c.get("livenessProbe")]
 
 

@@ -2,7 +2,7 @@
 
 Pure: computes the new DaemonSet, the labels every pod needs so the new selector matches it,
 the preflight refusals, the coverage change and the steps; migration/runner.py executes them.
-Rules it relies on (kubernetes v1.33; ../shared/daemonset-semantics.md §5): ClaimPods adopts an
+Rules it relies on (kubernetes v1.33; docs/semantics.md §5): ClaimPods adopts an
 orphan whose labels match the selector; the garbage collector, on a delete with
 propagationPolicy=Orphan, strips the DaemonSet's ownerReference from pods and
 ControllerRevisions; a pod counts as updated when its controller-revision-hash matches OR its
@@ -21,8 +21,13 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 from kubectl_ds.core import selectors as sel
 from kubectl_ds.core.eligibility import evaluate
 from kubectl_ds.core.objects import get_in, labels, name, namespace, uid
-from kubectl_ds.core.revisions import (GENERATION_LABEL, TEMPLATE_GENERATION_ANNOTATION, is_daemon_pod,
-                                       target_node, template_generation)
+from kubectl_ds.core.revisions import (
+    GENERATION_LABEL,
+    TEMPLATE_GENERATION_ANNOTATION,
+    is_daemon_pod,
+    target_node,
+    template_generation,
+)
 from kubectl_ds.core.rollout import budgets
 
 STEPS = ("backup", "relabel-pods", "relabel-revisions", "orphan-delete", "wait-orphaned", "create",
@@ -69,7 +74,8 @@ class Plan:
 
 def held_manifest(new_manifest: Mapping) -> dict:
     """The new DaemonSet as first created: updateStrategy OnDelete, so that no adopted pod can be
-    replaced before every one of them is verified adopted (release-rollout restores the strategy)."""
+    replaced before every one of them is verified adopted (release-rollout restores the strategy).
+    """
     held = copy.deepcopy(dict(new_manifest))
     held["spec"]["updateStrategy"] = {"type": "OnDelete"}
     return held
@@ -96,7 +102,8 @@ def clean(obj: Mapping) -> dict:
 def selector_from_string(text: str) -> dict:
     """`--selector app=x,tier=node` as a LabelSelector (equality and set-based both accepted)."""
     reqs = sel.parse_selector_string(text)
-    match_labels, exprs = {}, []
+    match_labels: Dict[str, str] = {}
+    exprs: List[dict] = []
     for key, op, values in reqs:
         if op == "In" and len(values) == 1 and match_labels.get(key, values[0]) == values[0]:
             match_labels[key] = values[0]   # a second a=c after a=b must stay a requirement (ANDed)
@@ -157,19 +164,8 @@ def plan(old: Mapping, new_manifest: Mapping, pods: Sequence[Mapping], nodes: Se
     if name(new) and name(new) != name(old):
         refusals.append(Refusal("NameDiffers", f"the manifest is for DaemonSet {name(new)!r}, not {name(old)!r}"))
     new["metadata"]["name"] = name(old)
-    try:
-        valid = bool(sel.label_selector_requirements(new_sel))  # nil, {} and empty lists are all empty
-        if not valid:
-            refusals.append(Refusal("InvalidSelector", "the new selector is empty"))
-    except sel.SelectorError as err:
-        valid = False
-        refusals.append(Refusal("InvalidSelector", f"the new selector is invalid: {err}"))
-    if valid and not sel.match_label_selector(new_sel, tmpl_labels):
-        refusals.append(Refusal("SelectorTemplateMismatch", "the new selector does not match the new template's "
-                                f"labels {dict(tmpl_labels)} (the apiserver would reject it)"))
-    if valid and _canon(new_sel) == _canon(old_sel):
-        refusals.append(Refusal("SameSelector", "the new selector equals the current one: nothing to migrate "
-                                "(use kubectl apply for other changes)"))
+    valid, selector_refusals = _check_selector(new_sel, old_sel, tmpl_labels)
+    refusals += selector_refusals
     mine = sorted((p for p in pods if is_daemon_pod(old, p)), key=lambda p: name(p))
     add: Dict[str, str] = {}
     if valid:
@@ -182,7 +178,7 @@ def plan(old: Mapping, new_manifest: Mapping, pods: Sequence[Mapping], nodes: Se
             add.update(need)
         else:
             # relabel-pods sets `add` on every pod: overwriting a value is a removal too (a key of the old
-            # selector changed makes the old DaemonSet release the pod, §5.1; rollback could not restore it)
+            # selector changed makes the old DaemonSet release the pod, docs/semantics.md §5.1; no rollback restores it)
             clash = next(((p, k) for p in mine for k in sorted(add) if labels(p).get(k, add[k]) != add[k]), None)
             if clash:
                 p, k = clash
@@ -198,14 +194,7 @@ def plan(old: Mapping, new_manifest: Mapping, pods: Sequence[Mapping], nodes: Se
         dict(get_in(old, "spec", "template", "metadata", "labels", default={})) != dict(tmpl_labels)
     gained, lost = coverage_change(old, new, nodes)
     mu, ms = budgets(new, max(1, len([n for n in nodes if evaluate(n, new).should_run])))
-    if changed:
-        pace = (f"the template differs: every adopted pod is replaced by the rolling update, {ms} node(s) at a "
-                "time with surge" if ms else f"the template differs: every adopted pod is replaced by the "
-                f"rolling update, {mu} node(s) at a time (maxUnavailable)")
-        if get_in(new, "spec", "updateStrategy", "type") == "OnDelete":
-            pace = "the template differs, but updateStrategy is OnDelete: adopted pods stay until deleted"
-    else:
-        pace = "the template is unchanged: adopted pods count as updated and keep running"
+    pace = _pace(new, changed, mu, ms)
     if lost:
         warnings.append(f"{len(lost)} node(s) run the agent now but would not under the new DaemonSet: "
                         f"{', '.join(lost[:10])}")
@@ -231,6 +220,36 @@ def plan(old: Mapping, new_manifest: Mapping, pods: Sequence[Mapping], nodes: Se
                 nodes_gained=tuple(gained), nodes_lost=tuple(lost), nodes_stranded=tuple(stranded),
                 refusals=tuple(refusals),
                 warnings=tuple(warnings))
+
+
+def _check_selector(new_sel, old_sel, tmpl_labels: Mapping) -> Tuple[bool, List[Refusal]]:
+    """Whether the new selector is valid (parses, not empty), and the refusals it earns."""
+    refusals: List[Refusal] = []
+    try:
+        valid = bool(sel.label_selector_requirements(new_sel))  # nil, {} and empty lists are all empty
+        if not valid:
+            refusals.append(Refusal("InvalidSelector", "the new selector is empty"))
+    except sel.SelectorError as err:
+        valid = False
+        refusals.append(Refusal("InvalidSelector", f"the new selector is invalid: {err}"))
+    if valid and not sel.match_label_selector(new_sel, tmpl_labels):
+        refusals.append(Refusal("SelectorTemplateMismatch", "the new selector does not match the new template's "
+                                f"labels {dict(tmpl_labels)} (the apiserver would reject it)"))
+    if valid and _canon(new_sel) == _canon(old_sel):
+        refusals.append(Refusal("SameSelector", "the new selector equals the current one: nothing to migrate "
+                                "(use kubectl apply for other changes)"))
+    return valid, refusals
+
+
+def _pace(new: Mapping, changed: bool, mu: int, ms: int) -> str:
+    """What the rolling update does to the adopted pods (maxUnavailable `mu`, maxSurge `ms`)."""
+    if not changed:
+        return "the template is unchanged: adopted pods count as updated and keep running"
+    if get_in(new, "spec", "updateStrategy", "type") == "OnDelete":
+        return "the template differs, but updateStrategy is OnDelete: adopted pods stay until deleted"
+    return (f"the template differs: every adopted pod is replaced by the rolling update, {ms} node(s) at a "
+            "time with surge" if ms else f"the template differs: every adopted pod is replaced by the "
+            f"rolling update, {mu} node(s) at a time (maxUnavailable)")
 
 
 def _canon(selector) -> str:

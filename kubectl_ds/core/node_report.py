@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from kubectl_ds.core import podstate
 from kubectl_ds.core.eligibility import evaluate
+from kubectl_ds.core.fit import FitContext
 from kubectl_ds.core.objects import deleting, get_in, name, namespace
 from kubectl_ds.core.results import PodState, Reason, Verdict
-from kubectl_ds.core.revisions import (current_hash, is_daemon_pod, is_orphan_candidate, is_pod_updated,
-                                       pod_order, target_node, template_generation)
+from kubectl_ds.core.revisions import (
+    current_hash,
+    is_daemon_pod,
+    is_orphan_candidate,
+    is_pod_updated,
+    pod_order,
+    target_node,
+    template_generation,
+)
 
 # what the DaemonSet's pod on this node amounts to, one word each
 RUNNING, UNHEALTHY, PENDING, OUTDATED = "Running", "Unhealthy", "Pending", "Outdated"
@@ -38,16 +46,19 @@ class NodeReport:
 
 
 def explain_node(node: Mapping, daemonsets: Iterable[Mapping], node_pods: Sequence[Mapping],
-                 events: Sequence[Mapping], revisions: Sequence[Mapping], now: datetime) -> NodeReport:
-    """`node_pods`: every pod bound to the node, plus unbound pods aimed at it."""
+                 events: Sequence[Mapping], revisions: Sequence[Mapping], now: datetime,
+                 ctx: FitContext) -> NodeReport:
+    """`node_pods`: every pod bound to the node, plus unbound pods aimed at it; `ctx`: the rules
+    of the Kubernetes minor in force (and what the fit needs besides the pods).
+    """
     here = [p for p in node_pods if target_node(p) == name(node)]
-    entries = [_entry(node, ds, here, events, revisions, now)
+    entries = [_entry(node, ds, here, events, revisions, now, ctx)
                for ds in sorted(daemonsets, key=lambda d: (namespace(d), name(d)))]
     return NodeReport(name(node), tuple(podstate.node_state(node)), tuple(entries))
 
 
-def _entry(node, ds, here, events, revisions, now) -> Entry:
-    verdict = evaluate(node, ds)
+def _entry(node, ds, here, events, revisions, now, ctx) -> Entry:
+    verdict = evaluate(node, ds, rules=ctx.rules)
     mine = sorted((p for p in here if is_daemon_pod(ds, p)), key=pod_order)
     orphan = next((name(p) for p in here if is_orphan_candidate(ds, p)), None)
     hints: List[Reason] = []
@@ -58,7 +69,7 @@ def _entry(node, ds, here, events, revisions, now) -> Entry:
         updated = is_pod_updated(mine[0], cur, tgen) if (cur or tgen is not None) else None
         mrs = int(get_in(ds, "spec", "minReadySeconds", default=0) or 0)
         others = [p for p in here if get_in(p, "spec", "nodeName")]
-        pstate = podstate.pod_state(mine[0], node, others, events, cur, updated, mrs, now)
+        pstate = podstate.pod_state(mine[0], node, others, events, cur, updated, mrs, now, ctx)
     state = _state(verdict, pstate)
     if state == MISSING:
         hints += _missing_hints(ds, events, now)
@@ -85,10 +96,11 @@ def _state(verdict: Verdict, pod: Optional[PodState]) -> str:
 
 def _missing_hints(ds: Mapping, events: Sequence[Mapping], now: datetime) -> List[Reason]:
     """The DaemonSet's Warning events of the last hour (FailedCreate, FailedDaemonPod…), newest
-    last, each reason and message once: an older one no longer explains the missing pod."""
+    last, each reason and message once: an older one no longer explains the missing pod.
+    """
     if deleting(ds):
         return [Reason("DaemonSetDeleting", "the DaemonSet is being deleted: its controller creates no pods")]
-    seen = {}
+    seen: Dict[Tuple[str, str], float] = {}
     for ev in events:
         if ev.get("type") != "Warning" or not podstate.of_daemonset(ev, ds):
             continue

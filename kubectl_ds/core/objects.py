@@ -1,6 +1,7 @@
-"""Total accessors on API-shaped dicts (absent fields are the normal case in API JSON)."""
+"""Total accessors on API-shaped dicts (absent fields are the normal case in API JSON).
 
-from __future__ import annotations
+No `from __future__ import annotations` here: it would share a name with `annotations()` below.
+"""
 
 from collections.abc import Mapping as _AbcMapping
 from typing import Any, Mapping, Optional

@@ -10,14 +10,13 @@ node and the pod's events, and says what a user would otherwise piece together w
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Iterable, List, Mapping, Optional, Sequence
 
 from kubectl_ds.core import taints as tt
+from kubectl_ds.core.fit import FitContext, fit_problems
 from kubectl_ds.core.objects import condition, deleting, get_in, labels, name, namespace, uid
-from kubectl_ds.core.quantity import format_resource, parse_quantity
 from kubectl_ds.core.results import PodState, Reason
-from kubectl_ds.core.revisions import HASH_LABEL, TERMINAL, is_available, is_ready, parse_time
+from kubectl_ds.core.revisions import HASH_LABEL, is_available, is_ready, parse_time
 
 _IMAGE_REASONS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull")
 _CONFIG_REASONS = ("CreateContainerConfigError", "CreateContainerError", "RunContainerError")
@@ -39,7 +38,9 @@ def display_status(pod: Mapping) -> str:
         if init_specs.get(cs.get("name"), {}).get("restartPolicy") == "Always" and cs.get("started"):
             continue  # a started sidecar does not hold the pod in Init
         if term:
-            return f"Init:{term.get('reason') or ('Signal:%s' % term['signal'] if term.get('signal') else 'ExitCode:%s' % term.get('exitCode'))}"
+            why = term.get("reason") or (f"Signal:{term['signal']}" if term.get("signal")
+                                         else f"ExitCode:{term.get('exitCode')}")
+            return f"Init:{why}"
         waiting = (state.get("waiting") or {}).get("reason")
         if waiting and waiting != "PodInitializing":
             return f"Init:{waiting}"
@@ -54,7 +55,8 @@ def display_status(pod: Mapping) -> str:
 
 
 def pod_state(pod: Mapping, node: Optional[Mapping], others: Sequence[Mapping], events: Iterable[Mapping],
-              current_hash: str, updated: Optional[bool], min_ready_seconds: int, now: datetime) -> PodState:
+              current_hash: str, updated: Optional[bool], min_ready_seconds: int, now: datetime,
+              ctx: FitContext) -> PodState:
     """Describe one daemon pod and list what keeps it from serving."""
     problems: List[Reason] = []
     phase = get_in(pod, "status", "phase", default="Unknown")
@@ -62,7 +64,7 @@ def pod_state(pod: Mapping, node: Optional[Mapping], others: Sequence[Mapping], 
         problems.append(Reason("Terminating", f"pod is being deleted (since {pod['metadata']['deletionTimestamp']}); "
                                "the controller creates no replacement until it is gone"))
     if phase == "Pending" and not get_in(pod, "spec", "nodeName"):
-        problems += scheduling_problems(pod, node, others, events)
+        problems += scheduling_problems(pod, node, others, events, ctx)
     elif phase == "Failed":
         msg = get_in(pod, "status", "message", default="") or "pod failed"
         problems.append(Reason("PodFailed", f"{get_in(pod, 'status', 'reason', default='Failed')}: {msg} "
@@ -97,7 +99,7 @@ def not_ready_summary(pod: Mapping) -> str:
         return f"pod {pod_name} is Failed" + (f": {why}" if why else "")
     if not get_in(pod, "spec", "nodeName"):
         cond = condition(pod, "PodScheduled") or {}
-        why = (cond.get("message") or cond.get("reason")) if cond.get("status") == "False" else ""
+        why = str((cond.get("message") or cond.get("reason") or "") if cond.get("status") == "False" else "")
         return f"pod {pod_name} is Pending, not scheduled" + (f": {why}" if why else " yet")
     problems = [p for p in container_problems(pod) if p.type != "NotReady"]
     if problems:
@@ -178,122 +180,13 @@ def node_state(node: Mapping) -> List[Reason]:
     return out
 
 
-# --- the scheduler's view -------------------------------------------------------------------
-
-def pod_requests(pod: Mapping) -> Dict[str, Decimal]:
-    """Effective requests (the scheduler's computePodResourceRequest, v1.33).
-
-    max(sum of app containers + restartable init (sidecar) containers, each init container's
-    request plus the sidecars started before it), plus the pod overhead.
-    """
-    spec = pod.get("spec") or {}
-    total: Dict[str, Decimal] = {}
-    sidecars: Dict[str, Decimal] = {}
-    init_peak: Dict[str, Decimal] = {}
-    for c in spec.get("initContainers") or ():
-        req = _container_requests(c)
-        if c.get("restartPolicy") == "Always":
-            _add(sidecars, req)
-            _add(total, req)
-        else:
-            for r, v in req.items():
-                init_peak[r] = max(init_peak.get(r, Decimal(0)), v + sidecars.get(r, Decimal(0)))
-    for c in spec.get("containers") or ():
-        _add(total, _container_requests(c))
-    for r, v in init_peak.items():
-        total[r] = max(total.get(r, Decimal(0)), v)
-    _add(total, {r: parse_quantity(v) for r, v in (spec.get("overhead") or {}).items()})
-    return total
-
-
-def _container_requests(c: Mapping) -> Dict[str, Decimal]:
-    res = c.get("resources") or {}
-    # a limit without a request defaults the request to the limit (API defaulting)
-    merged = dict(res.get("limits") or {})
-    merged.update(res.get("requests") or {})
-    out = {}
-    for r, v in merged.items():
-        try:
-            out[r] = parse_quantity(v)
-        except ValueError:
-            continue
-    return out
-
-
-def _add(into: Dict[str, Decimal], more: Mapping[str, Decimal]) -> None:
-    for r, v in more.items():
-        into[r] = into.get(r, Decimal(0)) + v
-
-
-def resource_shortfalls(pod: Mapping, node: Mapping, others: Sequence[Mapping]) -> List[Reason]:
-    """Requests that do not fit in allocatable minus the requests of the node's other pods."""
-    alloc = get_in(node, "status", "allocatable", default={})
-    live = [p for p in others if uid(p) != uid(pod) and get_in(p, "status", "phase") not in TERMINAL]
-    used: Dict[str, Decimal] = {}
-    for p in live:
-        _add(used, pod_requests(p))
-    out = []
-    want = pod_requests(pod)
-    for r, v in sorted(want.items()):
-        if v <= 0 or r == "pods":
-            continue
-        try:  # an extended resource the node does not offer has 0 allocatable (fitsRequest)
-            have = parse_quantity(alloc.get(r, "0"))
-        except ValueError:
-            continue
-        free = have - used.get(r, Decimal(0))
-        if v > free:
-            out.append(Reason("InsufficientResource",
-                              f"Insufficient {r}: requests {format_resource(r, v)}, node has "
-                              f"{format_resource(r, max(free, Decimal(0)))} free of "
-                              f"{format_resource(r, have)} allocatable ({len(live)} other pods)",
-                              {"resource": r, "requested": format_resource(r, v),
-                               "free": format_resource(r, max(free, Decimal(0))),
-                               "allocatable": format_resource(r, have)}))
-    if "pods" in alloc:
-        try:
-            max_pods = int(parse_quantity(alloc["pods"]))
-        except ValueError:
-            max_pods = None
-        if max_pods is not None and len(live) + 1 > max_pods:
-            out.append(Reason("InsufficientResource", f"Too many pods: node allows {max_pods}, "
-                              f"{len(live)} already there", {"resource": "pods"}))
-    return out
-
-
-def host_ports(pod: Mapping) -> List[Tuple[str, str, int]]:
-    """(hostIP, protocol, hostPort) the pod claims on its node."""
-    out = []
-    spec = pod.get("spec") or {}
-    for c in list(spec.get("initContainers") or ()) + list(spec.get("containers") or ()):
-        for port in c.get("ports") or ():
-            hp = port.get("hostPort") or (port.get("containerPort") if spec.get("hostNetwork") else 0)
-            if hp:
-                out.append((port.get("hostIP") or "0.0.0.0", port.get("protocol") or "TCP", int(hp)))
-    return out
-
-
-def host_port_conflicts(pod: Mapping, others: Sequence[Mapping]) -> List[Reason]:
-    """NodePorts filter: another live pod on the node holds the same port and protocol."""
-    mine = host_ports(pod)
-    out = []
-    for other in others:
-        if uid(other) == uid(pod) or get_in(other, "status", "phase") in TERMINAL:
-            continue
-        for ip, proto, port in host_ports(other):
-            for my_ip, my_proto, my_port in mine:
-                if (port, proto) == (my_port, my_proto) and (ip == my_ip or "0.0.0.0" in (ip, my_ip)):
-                    out.append(Reason("HostPortConflict",
-                                      f"host port {my_port}/{my_proto} is already used by pod "
-                                      f"{namespace(other)}/{name(other)}",
-                                      {"port": my_port, "protocol": my_proto,
-                                       "pod": f"{namespace(other)}/{name(other)}"}))
-    return out
-
+# --- the scheduler's view (the fit itself is core/fit.py) -----------------------------------
 
 def scheduling_problems(pod: Mapping, node: Optional[Mapping], others: Sequence[Mapping],
-                        events: Iterable[Mapping]) -> List[Reason]:
-    """Why an unbound daemon pod is Pending: the scheduler's own words, then our checks."""
+                        events: Iterable[Mapping], ctx: FitContext) -> List[Reason]:
+    """Why an unbound daemon pod is Pending: the scheduler's own words, then our checks (the
+    filters of the minor in `ctx.rules`).
+    """
     out = []
     msgs = failed_scheduling_messages(pod, events)
     if msgs:
@@ -304,8 +197,7 @@ def scheduling_problems(pod: Mapping, node: Optional[Mapping], others: Sequence[
     if node is None:
         out.append(Reason("NodeGone", "the pod's target node does not exist (the controller deletes such pods)"))
         return out
-    out += resource_shortfalls(pod, node, others)
-    out += host_port_conflicts(pod, others)
+    out += fit_problems(pod, node, others, ctx)
     return out
 
 
@@ -359,7 +251,8 @@ def failed_create_selector(ds: Optional[Mapping] = None) -> str:
 
 def failed_create(ds: Mapping, events: Iterable[Mapping], now: datetime) -> Optional[str]:
     """The message of the DaemonSet's latest FailedCreate event of the last hour, if any: why the
-    controller could not create a pod (a ResourceQuota, an admission webhook, Pod Security)."""
+    controller could not create a pod (a ResourceQuota, an admission webhook, Pod Security).
+    """
     latest, latest_at = None, None
     for ev in events:
         if ev.get("reason") != "FailedCreate" or not of_daemonset(ev, ds):

@@ -54,4 +54,5 @@ class PodState:
         return {"name": self.name, "namespace": self.namespace, "phase": self.phase,
                 "status": self.status, "ready": self.ready, "available": self.available,
                 "updated": self.updated, "revisionHash": self.revision_hash or None,
-                "deleting": self.deleting, "scheduled": self.scheduled, "problems": [p.to_dict() for p in self.problems]}
+                "deleting": self.deleting, "scheduled": self.scheduled,
+                "problems": [p.to_dict() for p in self.problems]}

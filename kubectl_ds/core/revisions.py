@@ -15,8 +15,18 @@ from datetime import datetime, timedelta
 from typing import Callable, Dict, Iterable, List, Mapping, Optional
 
 from kubectl_ds.core import selectors
-from kubectl_ds.core.objects import (annotations, condition, controller_uid, created_at, deleting,
-                                     get_in, labels, name, namespace, uid)
+from kubectl_ds.core.objects import annotations as annotations_of  # `annotations` is the __future__ name
+from kubectl_ds.core.objects import (
+    condition,
+    controller_uid,
+    created_at,
+    deleting,
+    get_in,
+    labels,
+    name,
+    namespace,
+    uid,
+)
 
 HASH_LABEL = "controller-revision-hash"
 GENERATION_LABEL = "pod-template-generation"
@@ -27,7 +37,7 @@ _RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|z|[+-]\d\d
 
 def template_generation(ds: Mapping) -> Optional[int]:
     """util.GetTemplateGeneration: the annotation as an int, None when absent or unparsable."""
-    raw = annotations(ds).get(TEMPLATE_GENERATION_ANNOTATION)
+    raw = annotations_of(ds).get(TEMPLATE_GENERATION_ANNOTATION)
     try:
         return int(raw) if raw is not None else None
     except ValueError:
@@ -151,7 +161,7 @@ def parse_time(text: str) -> Optional[datetime]:
 
 def is_ready(pod: Mapping) -> bool:
     cond = condition(pod, "Ready")
-    return bool(cond) and cond.get("status") == "True"
+    return cond is not None and cond.get("status") == "True"
 
 
 def is_available(pod: Mapping, min_ready_seconds: int, now: datetime) -> bool:
@@ -160,7 +170,7 @@ def is_available(pod: Mapping, min_ready_seconds: int, now: datetime) -> bool:
         return False
     if not min_ready_seconds:
         return True
-    since = parse_time(condition(pod, "Ready").get("lastTransitionTime") or "")
+    since = parse_time((condition(pod, "Ready") or {}).get("lastTransitionTime") or "")
     return since is not None and since + timedelta(seconds=min_ready_seconds) < now
 
 

@@ -15,16 +15,25 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from kubectl_ds.core import podstate
 from kubectl_ds.core.coverage import diff as coverage
+from kubectl_ds.core.fit import FitContext
 from kubectl_ds.core.objects import condition, deleting, get_in, labels, name, namespace
 from kubectl_ds.core.results import Reason
-from kubectl_ds.core.revisions import (GENERATION_LABEL, HASH_LABEL, allows_surge, current_hash, is_available,
-                                       owned_revisions, pods_by_node, template_generation)
+from kubectl_ds.core.revisions import (
+    GENERATION_LABEL,
+    HASH_LABEL,
+    allows_surge,
+    current_hash,
+    is_available,
+    owned_revisions,
+    pods_by_node,
+    template_generation,
+)
 
 UPDATED, UPDATING, OUTDATED, MISSING = "Updated", "Updating", "Outdated", "Missing"
 DONE, PROGRESSING, STUCK, WAITING = "Done", "Progressing", "Stuck", "Waiting"
 # problems of a new pod that hold a rollout back
 _BLOCKING = ("CrashLoopBackOff", "ImagePull", "ContainerConfig", "FailedScheduling", "InsufficientResource",
-             "HostPortConflict", "NotReady", "PodFailed", "Terminating")
+             "HostPortConflict", "NodeDeclaredFeatures", "NotReady", "PodFailed", "Terminating")
 
 
 @dataclass(frozen=True)
@@ -72,7 +81,7 @@ class RolloutStatus:
 
 
 def kubectl_status(ds: Mapping) -> Tuple[str, bool]:
-    """kubectl rollout status's message and done flag, from the DaemonSet's status alone."""
+    """Kubectl rollout status's message and done flag, from the DaemonSet's status alone."""
     nm = name(ds)
     if _strategy(ds) != "RollingUpdate":
         return "rollout status is only available for RollingUpdate strategy type", True
@@ -115,13 +124,14 @@ def budgets(ds: Mapping, desired: int) -> Tuple[int, int]:
 
 def progress(ds: Mapping, pods: Sequence[Mapping], nodes: Sequence[Mapping], revisions: Sequence[Mapping],
              events: Sequence[Mapping], now: datetime,
-             node_pods: Optional[Mapping[str, Sequence[Mapping]]] = None) -> RolloutStatus:
+             node_pods: Optional[Mapping[str, Sequence[Mapping]]] = None, *, ctx: FitContext) -> RolloutStatus:
     """One look at a rollout: kubectl's verdict, and the pods' own account of it, node by node.
 
     `pods` are the DaemonSet's (its selector); `node_pods` maps a node to every pod bound to it (all
     namespaces), for the nodes of pending_targets(): a Pending pod's resources and host ports are
     judged against them. Without them a node is judged on the DaemonSet's own pods only.
-    `events` are the namespace's Pod events and the DaemonSet's own (FailedCreate).
+    `events` are the namespace's Pod events and the DaemonSet's own (FailedCreate). `ctx`: the
+    rules of the Kubernetes minor in force, for the scheduler's fit.
     """
     by_node = pods_by_node(ds, pods)
     cov = coverage(ds, nodes, pods, revisions, now, by_node)
@@ -142,7 +152,7 @@ def progress(ds: Mapping, pods: Sequence[Mapping], nodes: Sequence[Mapping], rev
         others = (node_pods or {}).get(node_name)
         row, problems = _node_progress(node, by_node.get(node_name, []),
                                        bound.get(node_name, []) if others is None else others, events, cur,
-                                       tgen, mrs, now)
+                                       tgen, mrs, now, ctx)
         rows.append(row)
         culprits += problems
     max_unavailable, max_surge = budgets(ds, len(desired))
@@ -191,7 +201,7 @@ def progress(ds: Mapping, pods: Sequence[Mapping], nodes: Sequence[Mapping], rev
         nodes=tuple(rows), culprits=tuple(_dedup(culprits)), warnings=tuple(warnings), state=state)
 
 
-def _node_progress(node, on_node, all_pods, events, cur, tgen, mrs, now):
+def _node_progress(node, on_node, all_pods, events, cur, tgen, mrs, now, ctx):
     live = [p for p in on_node if not deleting(p)]
     node_name = name(node)
     if not live:
@@ -206,7 +216,7 @@ def _node_progress(node, on_node, all_pods, events, cur, tgen, mrs, now):
     others = [p for p in all_pods if get_in(p, "spec", "nodeName") == node_name]
     if new:
         pod = new[0]
-        st = podstate.pod_state(pod, node, others, events, cur, True, mrs, now)
+        st = podstate.pod_state(pod, node, others, events, cur, True, mrs, now, ctx)
         avail = st.available
         problems = [_culprit(node_name, pod, r) for r in st.problems if r.type in _BLOCKING]
         state = UPDATED if avail and not old else UPDATING
@@ -230,7 +240,8 @@ def _node_progress(node, on_node, all_pods, events, cur, tgen, mrs, now):
 
 def pending_targets(ds: Mapping, pods: Sequence[Mapping]) -> List[str]:
     """Nodes a daemon pod could not be scheduled on (PodScheduled=False: the scheduler tried and
-    failed; a pod it has not looked at yet is left alone): what progress() needs node_pods for."""
+    failed; a pod it has not looked at yet is left alone): what progress() needs node_pods for.
+    """
     def unschedulable(p):
         cond = condition(p, "PodScheduled")
         return not get_in(p, "spec", "nodeName") and not deleting(p) and bool(cond) and cond.get("status") == "False"
@@ -240,7 +251,8 @@ def pending_targets(ds: Mapping, pods: Sequence[Mapping]) -> List[str]:
 def _failed_create(ds: Mapping, rows: Sequence[NodeProgress], events: Sequence[Mapping],
                    now: datetime) -> List[Reason]:
     """Nodes without a pod while the controller reports FailedCreate (a quota, an admission webhook,
-    a PodSecurity rejection): the pod was never created, so no pod event can say why."""
+    a PodSecurity rejection): the pod was never created, so no pod event can say why.
+    """
     missing = [r.node for r in rows if r.state == MISSING and not r.pod]
     message = podstate.failed_create(ds, events, now) if missing else None
     if message is None:
@@ -254,7 +266,7 @@ def _held(node_name: str, on_node: List[Mapping], mrs: int, now: datetime) -> Op
     """A node no longer desired (e.g. tainted NotReady) whose daemon pods still use maxUnavailable.
 
     The controller's rollingUpdate walks every node with daemon pods, not only desired ones
-    (update.go, §4.5): no live pod (stuck terminating), more than one, or one not available
+    (update.go, docs/semantics.md §4.5): no live pod (stuck terminating), more than one, or one not available
     counts as unavailable. None when the node's one pod is available.
     """
     live = [p for p in on_node if not deleting(p)]
@@ -269,7 +281,7 @@ def _culprit(node_name: str, pod: Mapping, reason: Reason) -> Reason:
 
 
 def _budget_culprits(rows, node_by_name, unavailable, max_unavailable, surge) -> List[Reason]:
-    """maxUnavailable spent on nodes that are down: the rollout cannot move until they recover."""
+    """MaxUnavailable spent on nodes that are down: the rollout cannot move until they recover."""
     if surge or unavailable < max_unavailable or max_unavailable == 0:
         return []
     out = []
@@ -284,7 +296,7 @@ def _budget_culprits(rows, node_by_name, unavailable, max_unavailable, surge) ->
 
 
 def _surge_deadlock(rows, surge) -> List[Reason]:
-    """maxSurge with a hostPort: the new pod cannot bind the port the old one holds (kubernetes#106417)."""
+    """MaxSurge with a hostPort: the new pod cannot bind the port the old one holds (kubernetes#106417)."""
     if not surge:
         return []
     out = []
@@ -369,11 +381,11 @@ def template_changes(old: Mapping, new: Mapping) -> List[str]:
     nc = {c.get("name"): c for c in get_in(new, "spec", "containers", default=())}
     for cname in sorted(set(oc) | set(nc)):
         a, b = oc.get(cname), nc.get(cname)
-        if a is None:
-            out.append(f"container {cname} added ({b.get('image')})")
-            continue
         if b is None:
             out.append(f"container {cname} removed")
+            continue
+        if a is None:
+            out.append(f"container {cname} added ({b.get('image')})")
             continue
         if a.get("image") != b.get("image"):
             out.append(f"image {cname}: {a.get('image')} -> {b.get('image')}")

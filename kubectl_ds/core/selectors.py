@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from kubectl_ds.core.objects import get_in, labels as obj_labels, name as obj_name
+from kubectl_ds.core.objects import get_in
+from kubectl_ds.core.objects import labels as obj_labels
+from kubectl_ds.core.objects import name as obj_name
 
 _NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -145,10 +147,8 @@ def label_selector_string(selector: Optional[Mapping]) -> str:
 _TOKEN = re.compile(r"\s*(!=|==|=|!|\(|\)|,|[^\s!=(),]+)")
 
 
-def parse_selector_string(text: str) -> List[Tuple[str, str, List[str]]]:
-    """Parse kubectl's `-l` syntax (a=b, a==b, a!=b, a in (x,y), a notin (x), a, !a)."""
+def _tokenize(text: str) -> List[str]:
     tokens, pos = [], 0
-    text = text.strip()
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m:
@@ -157,14 +157,44 @@ def parse_selector_string(text: str) -> List[Tuple[str, str, List[str]]]:
         pos = m.end()
         while pos < len(text) and text[pos].isspace():
             pos += 1
-    reqs, i = [], 0
+    return tokens
 
-    def expect(tok: str) -> None:
-        nonlocal i
-        if i >= len(tokens) or tokens[i] != tok:
-            raise SelectorError(f"unable to parse selector {text!r}: expected {tok!r}")
+
+def _expect(tokens: List[str], i: int, tok: str, text: str) -> int:
+    """The index after tokens[i], which must be `tok`."""
+    if i >= len(tokens) or tokens[i] != tok:
+        raise SelectorError(f"unable to parse selector {text!r}: expected {tok!r}")
+    return i + 1
+
+
+def _requirement(key: str, tokens: List[str], i: int, text: str) -> Tuple[Tuple[str, str, List[str]], int]:
+    """The requirement on `key` whose operator (if any) is tokens[i], and the index after it."""
+    nxt = tokens[i] if i < len(tokens) else ","
+    if nxt in ("=", "==", "!="):
         i += 1
+        value = tokens[i] if i < len(tokens) and tokens[i] != "," else ""
+        i += 1 if value else 0
+        return (key, "NotIn" if nxt == "!=" else "In", [value]), i
+    if nxt in ("in", "notin"):
+        i = _expect(tokens, i + 1, "(", text)
+        values = []
+        while i < len(tokens) and tokens[i] != ")":
+            if tokens[i] != ",":
+                values.append(tokens[i])
+            i += 1
+        i = _expect(tokens, i, ")", text)
+        return (key, "In" if nxt == "in" else "NotIn", values), i
+    if nxt == ",":
+        return (key, "Exists", []), i
+    raise SelectorError(f"unable to parse selector {text!r}: unexpected {nxt!r}")
 
+
+def parse_selector_string(text: str) -> List[Tuple[str, str, List[str]]]:
+    """Parse kubectl's `-l` syntax (a=b, a==b, a!=b, a in (x,y), a notin (x), a, !a)."""
+    text = text.strip()
+    tokens = _tokenize(text)
+    reqs: List[Tuple[str, str, List[str]]] = []
+    i = 0
     while i < len(tokens):
         if tokens[i] == "!":
             i += 1
@@ -173,38 +203,13 @@ def parse_selector_string(text: str) -> List[Tuple[str, str, List[str]]]:
             reqs.append((tokens[i], "DoesNotExist", []))
             i += 1
         else:
-            key = tokens[i]
-            i += 1
-            nxt = tokens[i] if i < len(tokens) else ","
-            if nxt in ("=", "=="):
-                i += 1
-                value = tokens[i] if i < len(tokens) and tokens[i] != "," else ""
-                i += 1 if value else 0
-                reqs.append((key, "In", [value]))
-            elif nxt == "!=":
-                i += 1
-                value = tokens[i] if i < len(tokens) and tokens[i] != "," else ""
-                i += 1 if value else 0
-                reqs.append((key, "NotIn", [value]))
-            elif nxt in ("in", "notin"):
-                i += 1
-                expect("(")
-                values = []
-                while i < len(tokens) and tokens[i] != ")":
-                    if tokens[i] != ",":
-                        values.append(tokens[i])
-                    i += 1
-                expect(")")
-                reqs.append((key, "In" if nxt == "in" else "NotIn", values))
-            elif nxt == ",":
-                reqs.append((key, "Exists", []))
-            else:
-                raise SelectorError(f"unable to parse selector {text!r}: unexpected {nxt!r}")
+            req, i = _requirement(tokens[i], tokens, i + 1, text)
+            reqs.append(req)
         if i < len(tokens):
-            expect(",")
+            i = _expect(tokens, i, ",", text)
             if i == len(tokens):
                 raise SelectorError(f"unable to parse selector {text!r}: trailing ','")
-    for key, op, values in reqs:
+    for key, _op, values in reqs:
         if not valid_label_key(key) or any(not valid_label_value(v) for v in values):
             raise SelectorError(f"invalid selector {text!r}: bad key or value in {key!r}")
     return reqs

@@ -10,6 +10,7 @@ Mirrors (Kubernetes v1.33):
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, List, Mapping, Optional
 
 NO_SCHEDULE, PREFER_NO_SCHEDULE, NO_EXECUTE = "NoSchedule", "PreferNoSchedule", "NoExecute"
@@ -103,6 +104,29 @@ def toleration_for(taint: Mapping) -> dict:
 
 
 def format_taint(taint: Mapping) -> str:
-    """kubectl's taint spelling: key=value:Effect (key:Effect without a value)."""
+    """Kubectl's taint spelling: key=value:Effect (key:Effect without a value)."""
     value = f"={taint['value']}" if taint.get("value") else ""
     return f"{taint.get('key', '')}{value}:{taint.get('effect', '')}"
+
+
+def _decimal_int(text) -> Optional[int]:
+    """A canonical decimal int64 ("0", "-3", "42"; no "+", no leading zeros), else None."""
+    if not isinstance(text, str) or not re.fullmatch(r"-?(0|[1-9][0-9]*)", text) or text == "-0":
+        return None
+    value = int(text)
+    return value if -2**63 <= value < 2**63 else None
+
+
+def compares(toleration: Mapping, taint: Mapping) -> bool:
+    """Whether a Gt/Lt toleration would tolerate the taint with the comparison gate on: same
+    effect and key (when set), and the taint's value greater (Gt) or less (Lt) than the
+    toleration's, both decimal integers.
+    """
+    if toleration.get("effect") and toleration.get("effect") != taint.get("effect"):
+        return False
+    if toleration.get("key") and toleration.get("key") != taint.get("key"):
+        return False
+    mine, theirs = _decimal_int(toleration.get("value")), _decimal_int(taint.get("value"))
+    if mine is None or theirs is None:
+        return False
+    return theirs > mine if toleration.get("operator") == "Gt" else theirs < mine

@@ -38,7 +38,8 @@ def footprint_document(fp: Footprint) -> dict:
                             "shareOfCluster": dict(f.share)} for f in fp.daemonsets],
             "total": {"pods": fp.pods, "requests": _doc(fp.requests), "limits": _doc(fp.limits),
                       "unboundedLimits": dict(fp.unbounded), "shareOfCluster": dict(fp.share)},
-            "cluster": {"nodes": fp.node_count, "allocatable": _doc(fp.allocatable)}}
+            "cluster": {"nodes": fp.node_count, "allocatable": _doc(fp.allocatable)},
+            "notes": list(fp.notes)}
 
 
 def _q(resource: str, value: Optional[Decimal]) -> str:
@@ -78,6 +79,7 @@ def footprint_text(fp: Footprint, wide: bool, color: bool) -> str:
         out.append(f"Pods without a limit ('-'; the total leaves them out, '+'): {' and '.join(unbounded)}.")
     elif unbounded:
         out.append(f"DaemonSets whose pods have no limit: {' and '.join(unbounded)} (-o wide shows the limits).")
+    out += [f"note: {n}" for n in fp.notes]
     return "\n".join(out)
 
 
@@ -91,7 +93,8 @@ def _limit_sum(resource: str, value: Decimal, unbounded: int) -> str:
 def by_node_document(nf: NodeFootprints) -> dict:
     return {"nodes": [{"node": n.node, "daemonsets": list(n.daemonsets), "requests": _doc(n.requests),
                        "limits": _doc(n.limits), "unboundedLimits": dict(n.unbounded),
-                       "allocatable": _doc(n.allocatable), "shareOfNode": dict(n.share)} for n in nf.nodes]}
+                       "allocatable": _doc(n.allocatable), "shareOfNode": dict(n.share)} for n in nf.nodes],
+            "notes": list(nf.notes)}
 
 
 def by_node_text(nf: NodeFootprints, wide: bool, color: bool) -> str:
@@ -111,4 +114,6 @@ def by_node_text(nf: NodeFootprints, wide: bool, color: bool) -> str:
     text = table(rows, headers)
     if wide and any(n.unbounded[r] for n in nf.nodes for r in RESOURCES):
         text += "\n\nLimits: '-' none of the daemon pods there has one, '+' some have none."
+    if nf.notes:
+        text += "\n\n" + "\n".join(f"note: {n}" for n in nf.notes)
     return text

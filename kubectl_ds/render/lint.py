@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List
+from typing import Any, Dict, List
 
 from kubectl_ds.core.lint import ERROR, INFO, WARNING, Finding, LintReport
 from kubectl_ds.render.common import indent, paint, table
@@ -18,7 +18,7 @@ def lint_document(report: LintReport) -> dict:
 
 
 def finding_document(f: Finding) -> dict:
-    fix = {"text": f.fix.text}
+    fix: Dict[str, Any] = {"text": f.fix.text}
     if f.fix.value is not None:
         fix.update(path=f.fix.path, value=f.fix.value)
     return {"code": f.code, "check": f.check, "severity": f.severity, "kind": f.kind,

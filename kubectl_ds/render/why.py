@@ -25,7 +25,6 @@ def _entry_doc(e: Entry) -> dict:
 
 
 def why_text(report: NodeReport, wide: bool, color: bool) -> str:
-    import yaml
     out: List[str] = [f"Node: {report.node}"]
     for note in report.node_notes:
         out.append(f"  {note.message}")
@@ -45,27 +44,35 @@ def why_text(report: NodeReport, wide: bool, color: bool) -> str:
         return "\n".join(out + ["No DaemonSets in scope."])
     out += ["", table(rows, headers)]
     for e in report.entries:
-        lines = []
-        for r in e.verdict.reasons:
-            lines.append(f"  - {r.type}: {r.message}")
-            if r.type == "Taint" and r.detail.get("toleration"):  # None: tolerating would not help
-                lines.append("    to tolerate it, add to spec.template.spec:")
-                lines.append(indent(yaml.safe_dump({"tolerations": [r.detail["toleration"]]}, sort_keys=False)
-                                     .rstrip(), "      "))
-        for r in (e.pod.problems if e.pod else ()):
-            lines.append(f"  - {r.type}: {r.message}")
-        for r in _causes(e):
-            lines.append(f"  - {r.type}: {r.message}")
-        for r in e.verdict.notes + tuple(h for h in e.hints if h not in _causes(e)):
-            if wide or r.type not in ("Cordoned",):
-                lines.append(f"  - note: {r.message}")
-        if e.extra_pods:
-            lines.append(f"  - {len(e.extra_pods)} more daemon pod(s) on this node: {', '.join(e.extra_pods)}")
-        if e.orphan:
-            lines.append(f"  - pod {e.orphan} has no controller and matches the selector: the DaemonSet will adopt it")
+        lines = _entry_lines(e, wide)
         if lines:
             out += ["", f"{e.namespace}/{e.name} ({e.state}):"] + lines
     return "\n".join(out)
+
+
+def _entry_lines(e: Entry, wide: bool) -> List[str]:
+    """The lines under one DaemonSet: reasons (with the toleration to add), pod problems,
+    causes, notes, extra pods, an orphan the DaemonSet will adopt."""
+    import yaml
+    lines = []
+    for r in e.verdict.reasons:
+        lines.append(f"  - {r.type}: {r.message}")
+        if r.type == "Taint" and r.detail.get("toleration"):  # None: tolerating would not help
+            lines.append("    to tolerate it, add to spec.template.spec:")
+            lines.append(indent(yaml.safe_dump({"tolerations": [r.detail["toleration"]]}, sort_keys=False)
+                                 .rstrip(), "      "))
+    for r in (e.pod.problems if e.pod else ()):
+        lines.append(f"  - {r.type}: {r.message}")
+    for r in _causes(e):
+        lines.append(f"  - {r.type}: {r.message}")
+    for r in e.verdict.notes + tuple(h for h in e.hints if h not in _causes(e)):
+        if wide or r.type not in ("Cordoned",):
+            lines.append(f"  - note: {r.message}")
+    if e.extra_pods:
+        lines.append(f"  - {len(e.extra_pods)} more daemon pod(s) on this node: {', '.join(e.extra_pods)}")
+    if e.orphan:
+        lines.append(f"  - pod {e.orphan} has no controller and matches the selector: the DaemonSet will adopt it")
+    return lines
 
 
 def _causes(e) -> tuple:

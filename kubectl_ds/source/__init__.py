@@ -6,7 +6,7 @@ and tests cannot tell them apart.
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 try:  # Python 3.8+: typing.Protocol
     from typing import Protocol
@@ -25,6 +25,11 @@ class Source(Protocol):
     def revisions(self, namespace: Optional[str], label_selector: str = "") -> List[dict]: ...
     def events(self, namespace: Optional[str], field_selector: str = "") -> List[dict]: ...
     def workloads(self, namespace: Optional[str], label_selector: str = "") -> List[dict]: ...
+    # (version text or None, where it came from, why it is unknown): see core/versions.py
+    def kubernetes_version(self) -> Tuple[Optional[str], str, str]: ...
+    # kinds a cluster may not serve or let us read: (items, "") or (None, why not)
+    def device_classes(self) -> Tuple[Optional[List[dict]], str]: ...
+    def runtime_classes(self) -> Tuple[Optional[List[dict]], str]: ...
 
 
 def open_source(kubeconfig: Optional[str] = None, context: Optional[str] = None,

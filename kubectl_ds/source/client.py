@@ -25,6 +25,10 @@ import re
 import sys
 import threading
 import types
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from importlib.abc import InspectLoader
 
 LAZY = ("kubernetes", "kubernetes.client", "kubernetes.client.api", "kubernetes.client.models")
 _LOCK = threading.RLock()   # one thread runs a package's real __init__; the others wait for it
@@ -83,9 +87,11 @@ def _exported(package: str, attr: str):
 
 def _complete(module: types.ModuleType) -> None:
     """Run the package's real __init__ (once, under _LOCK) and make it an ordinary module again."""
-    module._kds_completing = True
+    module.__dict__["_kds_completing"] = True   # the flag __getattr__ reads
     try:
-        module.__spec__.loader.exec_module(module)
+        spec = module.__spec__
+        assert spec is not None and spec.loader is not None, "load() made it from a spec with a loader"
+        spec.loader.exec_module(module)
     finally:
         del module._kds_completing
         module.__class__ = types.ModuleType
@@ -106,7 +112,8 @@ def load() -> bool:
             if name == "kubernetes":
                 # `from kubernetes import __version__` (kubernetes.dynamic does it) must not need
                 # the whole package: read them from its __init__'s source
-                source = spec.loader.get_source(name) or ""
+                # a loader that can exec_module a package in place (checked above) reads its source too
+                source = cast("InspectLoader", spec.loader).get_source(name) or ""
                 for key, value in _VERSION.findall(source):
                     setattr(module, key, value)
             module.__class__ = _LazyPackage

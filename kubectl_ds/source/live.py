@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 from kubectl_ds.errors import DsError, NotFound
-from kubectl_ds.source.client import api, load as load_client
+from kubectl_ds.source.client import api
+from kubectl_ds.source.client import load as load_client
 
 load_client()   # before anything here or in the caller imports kubernetes
 
@@ -31,7 +32,7 @@ class LiveSource:
 
     @classmethod
     def connect(cls, kubeconfig: Optional[str] = None, context: Optional[str] = None,
-                request_timeout: float = 30.0) -> "LiveSource":
+                request_timeout: float = 30.0) -> LiveSource:
         import urllib3
         from kubernetes import config
         from kubernetes.config.config_exception import ConfigException
@@ -60,6 +61,54 @@ class LiveSource:
         return cls(api_client, ns, request_timeout)
 
     # --- reads ---------------------------------------------------------------------------
+
+    def kubernetes_version(self) -> Tuple[Optional[str], str, str]:
+        """The apiserver's gitVersion (GET /version, once per run): (text, "server", ""), or
+        (None, "default", why) when the server will not say (forbidden, not served, no gitVersion)."""
+        doc, why = self._optional_get("/version", "the server version (/version)")
+        text = doc.get("gitVersion") if isinstance(doc, dict) else None
+        if isinstance(text, str) and text:
+            return text, "server", ""
+        return None, "default", why or "the apiserver's /version has no gitVersion"
+
+    def optional_list(self, path: str, what: str) -> Tuple[Optional[List[dict]], str]:
+        """A cluster-scoped list of a kind that a cluster may not serve or may not let us read
+        (DeviceClasses, RuntimeClasses): (items, "") or (None, why it could not be read)."""
+        doc, why = self._optional_get(path, what)
+        if doc is None:
+            return None, why
+        items = doc.get("items") if isinstance(doc, dict) else None
+        if not isinstance(items, list):
+            return None, f"cannot list {what} (the response is not a list)"
+        return _slim([i for i in items if isinstance(i, dict)]), ""
+
+    def _optional_get(self, path: str, what: str) -> Tuple[Optional[dict], str]:
+        """GET a path whose absence or refusal is not an error: (document, "") or (None, why)."""
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+        try:
+            resp = self.api_client.call_api(path, "GET", auth_settings=["BearerToken"], _preload_content=False,
+                                            _return_http_data_only=True,
+                                            _request_timeout=(self.timeout, self.timeout))
+            doc = json.loads(resp.data)
+        except ApiException as err:
+            if err.status == 404:
+                return None, f"this cluster does not serve {what}"
+            if err.status in (401, 403):
+                return None, f"cannot read {what}: forbidden"
+            return None, f"cannot read {what}: {err.status} {err.reason}"
+        except urllib3.exceptions.HTTPError as err:
+            host = self.api_client.configuration.host
+            raise DsError(f"cannot reach the apiserver at {host}: {_reason(err)}") from None
+        except ValueError:
+            return None, f"cannot read {what}: the response is not JSON"
+        return (doc, "") if isinstance(doc, dict) else (None, f"cannot read {what}: not a JSON object")
+
+    def device_classes(self) -> Tuple[Optional[List[dict]], str]:
+        return self.optional_list("/apis/resource.k8s.io/v1/deviceclasses", "deviceclasses")
+
+    def runtime_classes(self) -> Tuple[Optional[List[dict]], str]:
+        return self.optional_list("/apis/node.k8s.io/v1/runtimeclasses", "runtimeclasses")
 
     def node(self, name: str) -> dict:
         return self._get(self.core.read_node, "get", "nodes", name, name=name)
@@ -121,7 +170,7 @@ class LiveSource:
         while True:
             page = self._call(fn, "list", kind, namespace, limit=PAGE_SIZE, _continue=cont,
                               **{k: v for k, v in selectors.items() if v})
-            items.extend(_slim(page.get("items") or ()))
+            items.extend(_slim(page.get("items") or []))
             rv = (page.get("metadata") or {}).get("resourceVersion", rv)
             cont = (page.get("metadata") or {}).get("continue")
             if not cont:
@@ -159,7 +208,7 @@ class LiveSource:
         cont = None
         while True:
             page = self._call(fn, "list", resource, namespace, limit=PAGE_SIZE, _continue=cont, **kwargs)
-            items.extend(_slim(page.get("items") or ()))
+            items.extend(_slim(page.get("items") or []))
             cont = (page.get("metadata") or {}).get("continue")
             if not cont:
                 return items
@@ -171,8 +220,8 @@ class LiveSource:
             raise NotFound(resource[:-1], obj_name, kwargs.get("namespace", "")) from None
 
     def _call(self, fn: Callable, verb: str, resource: str, scope: Optional[str], **kwargs) -> dict:
-        from kubernetes.client.exceptions import ApiException
         import urllib3
+        from kubernetes.client.exceptions import ApiException
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         try:
             # a (connect, read) pair: clients before 36 ignore a float timeout (they test for int)

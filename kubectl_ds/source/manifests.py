@@ -61,6 +61,7 @@ def _objects(text: str, path: str) -> List[dict]:
         docs = [json.loads(text)]
     except ValueError:
         import yaml
+
         from kubectl_ds.source import yaml_text
         try:
             docs = list(yaml_text.load_all(text))

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from kubectl_ds.core.objects import name, namespace
 from kubectl_ds.core.revisions import parse_time
+from kubectl_ds.core.versions import newest_kubelet, parse_minor
 from kubectl_ds.errors import DsError, NotFound
 from kubectl_ds.source.selectors import field_filter, label_filter
 
@@ -17,14 +18,15 @@ KINDS = {"Node": "nodes", "DaemonSet": "daemonsets", "Pod": "pods",
          "ControllerRevision": "revisions", "Event": "events",
          "Deployment": "workloads", "StatefulSet": "workloads",
          "ReplicaSet": "controllers", "Job": "controllers", "ReplicationController": "controllers",
-         "Lease": "leases"}
+         "Lease": "leases", "DeviceClass": "deviceclasses", "RuntimeClass": "runtimeclasses"}
 
 
 class SnapshotSource:
     default_namespace = "default"
 
-    def __init__(self, items: List[dict], origin: str = "<memory>"):
+    def __init__(self, items: List[dict], origin: str = "<memory>", stamp: Optional[str] = None):
         self.origin = origin
+        self.stamp = stamp   # the dump's own record of the server's version, if it has one
         self._as_of: Dict[str, Optional[datetime]] = {}   # by upper bound
         self.by_kind: Dict[str, List[dict]] = {k: [] for k in KINDS.values()}
         for i, item in enumerate(items):
@@ -35,7 +37,7 @@ class SnapshotSource:
                 self.by_kind[kind].append(item)
 
     @classmethod
-    def load(cls, path: str) -> "SnapshotSource":
+    def load(cls, path: str) -> SnapshotSource:
         try:
             with open(path, "rb") as fh:
                 raw = fh.read()
@@ -45,7 +47,28 @@ class SnapshotSource:
         if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
             raise DsError(f"malformed snapshot {path}: expected a List with items "
                           "(kubectl get nodes,daemonsets,pods,controllerrevisions -A -o json)")
-        return cls(doc["items"], path)
+        return cls(doc["items"], path, _version_stamp(doc, path))
+
+    def kubernetes_version(self) -> Tuple[Optional[str], str, str]:
+        """The dump's version stamp ("dump"), else the newest kubelet among its nodes ("kubelets"),
+        else (None, "default", why)."""
+        if self.stamp:
+            return self.stamp, "dump", ""
+        kubelet = newest_kubelet(self.by_kind["nodes"])
+        if kubelet:
+            return kubelet, "kubelets", ""
+        return None, "default", "the dump records no server version and no kubelet version"
+
+    def device_classes(self) -> Tuple[Optional[List[dict]], str]:
+        return self._optional("deviceclasses")
+
+    def runtime_classes(self) -> Tuple[Optional[List[dict]], str]:
+        return self._optional("runtimeclasses")
+
+    def _optional(self, kind: str) -> Tuple[Optional[List[dict]], str]:
+        """Kinds a dump may lack: an empty list is "none in the dump", and says so."""
+        items = self.by_kind[kind]
+        return (items, "") if items else (None, f"the dump has no {kind}")
 
     def as_of(self, not_after: Optional[datetime] = None) -> Optional[datetime]:
         """When the dump was taken, as far as it tells: its newest timestamp (node Leases and
@@ -117,11 +140,9 @@ def _newest_stamp(by_kind: Dict[str, List[dict]], not_after: str) -> Optional[da
         return (t.__class__ is str and t > newest and t[-1:] == "Z" and len(t) >= 20 and t[:19] <= not_after
                 and parse_time(t) is not None)
 
-    for objs in by_kind.values():
-        for o in objs:
-            t = o["metadata"].get("creationTimestamp")
-            if newer(t):
-                newest = t
+    for t in (o["metadata"].get("creationTimestamp") for objs in by_kind.values() for o in objs):
+        if newer(t):
+            newest = t
     for kind, keys in (("nodes", ("lastHeartbeatTime", "lastTransitionTime")), ("pods", ("lastTransitionTime",))):
         for o in by_kind[kind]:
             status = o.get("status")
@@ -133,17 +154,35 @@ def _newest_stamp(by_kind: Dict[str, List[dict]], not_after: str) -> Optional[da
                         # the cheap test inline first: ~240,000 conditions in a 5,000-node dump
                         if t.__class__ is str and t > newest and newer(t):
                             newest = t
+    for t in _lease_and_event_stamps(by_kind):
+        if isinstance(t, str) and newer(t):
+            newest = t
+    return parse_time(newest) if newest else None
+
+
+def _lease_and_event_stamps(by_kind: Dict[str, List[dict]]):
+    """Node Lease renewals, and when each event was last seen (three spellings)."""
     for lease in by_kind["leases"]:
         spec = lease.get("spec")
-        if isinstance(spec, dict) and newer(spec.get("renewTime")):
-            newest = spec["renewTime"]
+        yield spec.get("renewTime") if isinstance(spec, dict) else None
     for ev in by_kind["events"]:
         series = ev.get("series")
-        for t in (ev.get("lastTimestamp"), ev.get("eventTime"),
-                  series.get("lastObservedTime") if isinstance(series, dict) else None):
-            if newer(t):
-                newest = t
-    return parse_time(newest) if newest else None
+        yield ev.get("lastTimestamp")
+        yield ev.get("eventTime")
+        yield series.get("lastObservedTime") if isinstance(series, dict) else None
+
+
+def _version_stamp(doc: dict, path: str) -> Optional[str]:
+    """The server version a dump records: a top-level `serverVersion`, as `kubectl version -o json`
+    prints it ({"gitVersion": "v1.36.3", ...}) or as plain text; `kubectl ds` dumps write it."""
+    stamp = doc.get("serverVersion")
+    if stamp is None:
+        return None
+    text = stamp.get("gitVersion") if isinstance(stamp, dict) else stamp
+    if not isinstance(text, str) or parse_minor(text) is None:
+        raise DsError(f"malformed snapshot {path}: serverVersion is not a Kubernetes version "
+                      '(expected {"gitVersion": "v1.36.3"} or "v1.36.3")')
+    return text
 
 
 def _parse(raw: bytes, path: str):
@@ -163,5 +202,5 @@ def _json_error(err: ValueError) -> str:
     msg = getattr(err, "msg", None)
     if msg is None:  # not a JSONDecodeError (e.g. bytes that are not UTF-8)
         return str(err)
-    where = f"line {err.lineno} column {err.colno}"
+    where = f"line {getattr(err, 'lineno', '?')} column {getattr(err, 'colno', '?')}"
     return f"{msg} {where}" if msg.endswith(" at") else f"{msg} at {where}"

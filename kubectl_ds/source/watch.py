@@ -11,7 +11,7 @@ import json
 import queue
 import threading
 import time
-from typing import Callable, Optional
+from typing import Callable, Dict, Optional
 
 WATCH_SECONDS = 240       # server-side timeout of one watch request; it is then renewed
 RETRY_MAX = 5.0
@@ -24,14 +24,15 @@ class Expired(Exception):
 class Stream(threading.Thread):
     """Follow one collection: `list_call(**kw)` and `watch_call(**kw)` are client list functions."""
 
-    def __init__(self, kind: str, list_fn: Callable, out: "queue.Queue", resource_version: str,
+    def __init__(self, kind: str, list_fn: Callable, out: queue.Queue, resource_version: str,
                  stop: threading.Event, **selectors):
         super().__init__(daemon=True, name=f"watch-{kind}")
         self.kind, self.list_fn, self.out, self.rv, self.stop = kind, list_fn, out, resource_version, stop
         self.selectors = {k: v for k, v in selectors.items() if v}
         self.reconnects = 0
         self.relists = 0
-        self.seen = {}   # uid -> resourceVersion last delivered (drops replays after a reconnect)
+        # uid -> resourceVersion last delivered (drops replays after a reconnect)
+        self.seen: Dict[Optional[str], Optional[str]] = {}
         self.resp = None
 
     def close(self) -> None:
@@ -114,7 +115,7 @@ def _lines(resp):
         yield buf
 
 
-def wait_event(q: "queue.Queue", timeout: Optional[float]):
+def wait_event(q: queue.Queue, timeout: Optional[float]):
     try:
         return q.get(timeout=timeout)
     except queue.Empty:

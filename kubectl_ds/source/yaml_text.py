@@ -12,7 +12,7 @@ from typing import Any, Iterator
 _LOADER = None
 
 
-def _loader():
+def _loader() -> type:
     global _LOADER
     if _LOADER is None:
         import yaml

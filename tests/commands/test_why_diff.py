@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.conftest import EXAMPLE
 from tests import make_example
+from tests.conftest import EXAMPLE
 
 S = ("--snapshot", EXAMPLE)
 
@@ -218,7 +218,8 @@ def test_diff_unready_detail_says_what_the_pod_is_doing(run_cli):
     out = run_cli("diff", "log-agent", "-n", "logging", *S, expect=1).stdout
     assert "worker-5  Unready       pod log-agent-x7k2p is Pending, not scheduled: 0/1 nodes are available" in out
     doc = run_cli("diff", "log-agent", "-n", "logging", *S, "-o", "json", expect=1).json()
-    assert doc["unreadyDetail"] == {"worker-5": "pod log-agent-x7k2p is Pending, not scheduled: 0/1 nodes are available"}
+    assert doc["unreadyDetail"] == {
+        "worker-5": "pod log-agent-x7k2p is Pending, not scheduled: 0/1 nodes are available"}
 
 
 @pytest.mark.parametrize("status,shown", [
@@ -259,19 +260,21 @@ def test_why_names_the_failed_create_behind_a_missing_pod():
     """No pod, because the controller cannot create it (a quota): the DaemonSet's Warning event is
     the reason, in REASON and as a cause line, not a note."""
     from datetime import datetime, timezone
+
     from kubectl_ds.core.node_report import explain_node
     from kubectl_ds.render.why import why_document, why_text
     from tests import builders as b
     ds = b.daemonset("agent", "quota")
     ev = b.event(ds, "FailedCreate", 'Error creating: pods "agent-x" is forbidden: exceeded quota: pods')
-    report = explain_node(b.node("n1"), [ds], [], [ev], [], datetime(2026, 11, 1, 10, 30, tzinfo=timezone.utc))
+    report = explain_node(b.node("n1"), [ds], [], [ev], [], datetime(2026, 11, 1, 10, 30, tzinfo=timezone.utc), b.V133)
     text = why_text(report, False, False)
     row = next(line for line in text.splitlines() if line.startswith("quota "))
     assert row.split()[-1] == "FailedCreate", row
     assert '  - FailedCreate: Error creating: pods "agent-x" is forbidden: exceeded quota: pods' in text
     assert "note: Error creating" not in text
     # without such an event, the hint stays a note and REASON stays empty
-    quiet = why_text(explain_node(b.node("n1"), [ds], [], [], [], datetime(2026, 11, 1, 12, tzinfo=timezone.utc)),
+    quiet = why_text(explain_node(b.node("n1"), [ds], [], [], [], datetime(2026, 11, 1, 12, tzinfo=timezone.utc),
+                                  b.V133),
                      False, False)
     assert next(line for line in quiet.splitlines() if line.startswith("quota ")).split()[-1] == "-"
     assert "note: the controller should create a pod here" in quiet
@@ -282,6 +285,7 @@ def test_why_missing_pod_events_older_than_an_hour_are_history():
     """The DaemonSet's Warning events explain a missing pod for an hour after they were last seen
     (as diff and rollout take FailedCreate): the same event repeated is one line, the newest last."""
     from datetime import datetime, timezone
+
     from kubectl_ds.core.node_report import explain_node
     from tests import builders as b
     ds = b.daemonset("agent", "quota")
@@ -292,7 +296,7 @@ def test_why_missing_pod_events_older_than_an_hour_are_history():
     now = datetime(2026, 11, 1, 10, 30, tzinfo=timezone.utc)
 
     def hints(*events):
-        entry = explain_node(b.node("n1"), [ds], [], list(events), [], now).entries[0]
+        entry = explain_node(b.node("n1"), [ds], [], list(events), [], now, b.V133).entries[0]
         return [(h.type, h.message) for h in entry.hints]
     assert hints(old) == [("NotCreatedYet", hints()[0][1])]
     assert hints(old, again, newer, dup) == [("FailedCreate", "exceeded quota: cpu"),

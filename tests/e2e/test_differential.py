@@ -93,7 +93,7 @@ def test_diff_predicts_the_controller(scenario, kube, live, seed):
         names.append(scenario.node(f"n{i:02d}", labels=labels, taints=taints, unschedulable=cordoned))
     scenario.sync_nodes()
     ds_names = [f"ds{j}" for j in range(8)]
-    for j, name in enumerate(ds_names):
+    for name in ds_names:
         scenario.daemonset(random_daemonset(rng, name, names))
     for name in ds_names:
         kube.wait_settled(scenario.namespace, name, timeout=120)

@@ -18,8 +18,8 @@ import pytest
 from tests.e2e.conftest import ds_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
-STEPS_BEFORE_ROLLOUT = ("backup", "relabel-pods", "relabel-revisions", "orphan-delete", "wait-orphaned", "create", "verify-adoption",
-                        "release-rollout")
+STEPS_BEFORE_ROLLOUT = ("backup", "relabel-pods", "relabel-revisions", "orphan-delete", "wait-orphaned", "create",
+                        "verify-adoption", "release-rollout")
 
 
 def _run(kubeconfig, cwd, *args, env_extra=None, timeout=180):

@@ -39,7 +39,8 @@ def _wait_available(kube, ns, name):
 
 
 def _set_image(kube, ns, name, image):
-    kube.patch_daemonset(ns, name, {"spec": {"template": {"spec": {"containers": [{"name": "agent", "image": image}]}}}})
+    kube.patch_daemonset(ns, name,
+                         {"spec": {"template": {"spec": {"containers": [{"name": "agent", "image": image}]}}}})
 
 
 def test_rollout_completes_under_max_unavailable(scenario, kube, kubeconfig):
@@ -163,14 +164,15 @@ def test_on_delete_lists_nodes_and_follows_manual_rolls(scenario, kube, kubeconf
         kube.core.delete_namespaced_pod(pod["metadata"]["name"], scenario.namespace)
     code, out, err = _follow(kubeconfig, "agent", "-n", scenario.namespace, "--timeout", "60s")
     assert code == 0, out + err
-    assert out.splitlines()[-1] == f'daemon set "agent" successfully rolled out ({len(nodes)}/{len(nodes)} nodes on revision 2)'
+    assert out.splitlines()[-1] == \
+        f'daemon set "agent" successfully rolled out ({len(nodes)}/{len(nodes)} nodes on revision 2)'
 
 
 def test_history_after_three_template_changes(scenario, kube, live):
     _five_nodes(scenario, 2)
     scenario.daemonset(ds_manifest("agent"))
     kube.wait_settled(scenario.namespace, "agent")
-    for i, image in enumerate(["registry.example/agent:2.0", "registry.example/agent:3.0"], 2):
+    for image in ["registry.example/agent:2.0", "registry.example/agent:3.0"]:
         _set_image(kube, scenario.namespace, "agent", image)
         kube.wait_settled(scenario.namespace, "agent")
     kube.patch_daemonset(scenario.namespace, "agent", {"spec": {"template": {"spec": {"containers": [

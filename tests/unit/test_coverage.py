@@ -1,24 +1,24 @@
 """Table-driven tests of kubectl_ds.core.coverage.diff.
 
 Every expected value is derived from the DaemonSet controller's rules (Kubernetes v1.33,
-pkg/controller/daemon) as written up in /work/shared/daemonset-semantics.md, not from what the
+pkg/controller/daemon) as written up in docs/semantics.md, not from what the
 implementation returns:
 
-* §1.1 NodeShouldRunDaemonPod -> (shouldRun, shouldContinueRunning): untolerated NoSchedule keeps an
+* docs/semantics.md §1.1 NodeShouldRunDaemonPod -> (shouldRun, shouldContinueRunning): untolerated NoSchedule keeps an
   existing pod (misscheduled), untolerated NoExecute or a node that stopped matching the
   nodeSelector / required node affinity removes it (evicting); PreferNoSchedule and
-  tolerationSeconds are ignored; §1.4 the injected not-ready/unreachable NoExecute and
+  tolerationSeconds are ignored; docs/semantics.md §1.4 the injected not-ready/unreachable NoExecute and
   unschedulable NoSchedule tolerations.
-* §2.1 getNodesToDaemonPods: ClaimPods (§5.1: owned = controllerRef uid == DS uid and selector
+* docs/semantics.md §2.1 getNodesToDaemonPods: ClaimPods (§5.1: owned = controllerRef uid == DS uid and selector
   matches; other uids ignored; orphans matching the selector are adopted unless being deleted or
   the DS is being deleted), pods that are terminal AND being deleted are dropped, pods are
   grouped by spec.nodeName or the injected matchFields metadata.name, pods with neither skipped.
-* §2.3 podsShouldBeOnNode: more than one live (not being deleted) pod is pruned; with surge the
+* docs/semantics.md §2.3 podsShouldBeOnNode: more than one live (not being deleted) pod is pruned; with surge the
   oldest new-hash and the oldest old-hash pod are both kept.
-* §3 updateDaemonSetStatus: counters over existing nodes; ready/available/updated judged on the
+* docs/semantics.md §3 updateDaemonSetStatus: counters over existing nodes; ready/available/updated judged on the
   oldest pod (podByCreationTimestampAndPhase: scheduled first, then creationTimestamp, then name).
-* §4.3 the current revision is the owned ControllerRevision with the highest .revision;
-  §4.4 util.IsPodUpdated (hash label, or pod-template-generation == the DS annotation).
+* docs/semantics.md §4.3 the current revision is the owned ControllerRevision with the highest .revision;
+  docs/semantics.md §4.4 util.IsPodUpdated (hash label, or pod-template-generation == the DS annotation).
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def case(id_, ds, nodes, pods, revisions=None, **expect):
 
 
 CASES = [
-    # --- desired / actual / missing / misscheduled / evicting (§1.1, §3) ----------------------
+    # --- desired / actual / missing / misscheduled / evicting (docs/semantics.md §1.1, §3) ----
     case("all-eligible-nodes-covered", DS, [b.node("n1"), b.node("n2")],
          [_pod(DS, "n1"), _pod(DS, "n2")],
          desired=("n1", "n2"), actual=("n1", "n2"), missing=(), misscheduled=(), evicting=(),
@@ -180,7 +180,7 @@ CASES = [
          [_pod(TOLERATES_FOR_A_WHILE, "n1"), _pod(TOLERATES_FOR_A_WHILE, "n2")],
          desired=("n1", "n2"), misscheduled=(), evicting=(), computed=_counts(2, 2, 0, 2, 2, 2)),
 
-    # --- which pods are the DaemonSet's (§2.1, §5.1) ------------------------------------------
+    # --- which pods are the DaemonSet's (docs/semantics.md §2.1, §5.1) ------------------------
     case("pod-controlled-by-another-uid-is-ignored", DS, [b.node("n1")],
          [b.daemon_pod(OTHER, "n1", hash=NEW, generation=2)],
          actual=(), missing=("n1",), orphans=(), duplicates=(), computed=_counts(1, 0, 0, 0, 0, 0)),
@@ -210,7 +210,7 @@ CASES = [
          [_with(_pod(DS, "n1", bound=False, phase="Pending", ready=False), _del_affinity)],
          actual=(), missing=("n1",), unknown_nodes=(), computed=_counts(1, 0, 0, 0, 0, 0)),
 
-    # --- pods aimed at nodes that do not exist (§1.5, §3: status is over existing nodes) --------
+    # --- pods aimed at nodes that do not exist (docs/semantics.md §1.5, §3: status is over existing nodes) ---
     case("bound-pod-on-deleted-node", DS, [b.node("n1")], [_pod(DS, "n1"), _pod(DS, "gone")],
          actual=("n1",), unknown_nodes=("gone",), missing=(), misscheduled=(),
          computed=_counts(1, 1, 0, 1, 1, 1)),
@@ -221,7 +221,7 @@ CASES = [
          [_pod(DS, "n1"), b.daemon_pod(OTHER, "gone", hash=NEW, generation=2)],
          unknown_nodes=()),
 
-    # --- orphans: ClaimPods would adopt them (§5.1) --------------------------------------------
+    # --- orphans: ClaimPods would adopt them (docs/semantics.md §5.1) --------------------------
     case("orphan-matching-selector-is-listed", DS, [b.node("n1"), b.node("n2")],
          [_pod(DS, "n1"), _pod(DS, "n2", owned=False, suffix="stray")],
          orphans=("agent-stray",)),
@@ -245,7 +245,7 @@ CASES = [
          [_pod(DELETING_DS, "n1"), _pod(DELETING_DS, "n2", owned=False, suffix="stray")],
          orphans=()),
 
-    # --- duplicates (§2.3 podsShouldBeOnNode) --------------------------------------------------
+    # --- duplicates (docs/semantics.md §2.3 podsShouldBeOnNode) --------------------------------
     case("two-live-pods-without-surge-is-a-duplicate", DS, [b.node("n1")],
          [_pod(DS, "n1", suffix="a"), _pod(DS, "n1", suffix="b", created=LATER)],
          duplicates=("n1",), in_sync=False, computed=_counts(1, 1, 0, 1, 1, 1)),
@@ -284,7 +284,7 @@ CASES = [
           _pod(SURGE, "n1", suffix="c", created=LATEST)],
          duplicates=()),
 
-    # --- outdated / updatedNumberScheduled (§4.3, §4.4) ----------------------------------------
+    # --- outdated / updatedNumberScheduled (docs/semantics.md §4.3, §4.4) ----------------------
     case("pod-on-current-revision-hash-is-updated", DS, [b.node("n1")],
          [_pod(DS, "n1", hash=NEW, generation=1)],
          current_hash=NEW, outdated=(), computed=_counts(1, 1, 0, 1, 1, 1)),
@@ -319,7 +319,7 @@ CASES = [
           _pod(SURGE, "n1", suffix="a", hash=OLD, generation=1)],
          duplicates=(), outdated=("n1",), computed=_counts(1, 1, 0, 1, 1, 0)),
 
-    # --- the oldest pod decides (§3, podByCreationTimestampAndPhase) ---------------------------
+    # --- the oldest pod decides (docs/semantics.md §3, podByCreationTimestampAndPhase) ---------
     case("oldest-pod-decides-readiness", DS, [b.node("n1")],
          [_pod(DS, "n1", suffix="b", created=LATER), _pod(DS, "n1", suffix="a", ready=False)],
          unready=("n1",), computed=_counts(1, 1, 0, 0, 0, 1)),
@@ -331,7 +331,7 @@ CASES = [
          [_pod(DS, "n1", suffix="b"), _pod(DS, "n1", suffix="a", ready=False, hash=OLD, generation=1)],
          unready=("n1",), outdated=("n1",), computed=_counts(1, 1, 0, 0, 0, 0)),
 
-    # --- numberAvailable with minReadySeconds against `now` (§3, IsPodAvailable) ---------------
+    # --- numberAvailable with minReadySeconds against `now` (docs/semantics.md §3, IsPodAvailable) ---
     case("ready-for-less-than-min-ready-seconds-is-not-available", MRS, [b.node("n1")],
          [_pod(MRS, "n1", ready_since="2026-11-01T11:59:30Z")],
          unready=(), computed=_counts(1, 1, 0, 1, 0, 1)),
@@ -346,7 +346,7 @@ CASES = [
           _pod(MRS, "n2", ready_since="2026-11-01T11:59:59Z"), _pod(MRS, "n3", ready=False)],
          unready=("n3",), computed=_counts(3, 3, 0, 2, 1, 3)),
 
-    # --- status_stale (§3 storeDaemonSetStatus / observedGeneration) ---------------------------
+    # --- status_stale (docs/semantics.md §3 storeDaemonSetStatus / observedGeneration) ---------
     case("reported-status-matches-computed", _ds(status={
             "observedGeneration": 2, "desiredNumberScheduled": 2, "currentNumberScheduled": 2,
             "numberMisscheduled": 0, "numberReady": 2, "numberAvailable": 2, "updatedNumberScheduled": 2}),
@@ -388,7 +388,7 @@ def test_diff(ds, nodes, pods, revisions, expect):
 
 
 def test_orphan_is_adopted_so_its_node_is_covered():
-    """§2.1/§5.1/§7.2: getDaemonPods runs ClaimPods, which adopts an orphan whose labels match the
+    """docs/semantics.md §2.1/§5.1/§7.2: getDaemonPods runs ClaimPods, which adopts an orphan whose labels match the
     selector (DS not being deleted, pod not being deleted, same namespace) and returns it with the
     owned pods. nodeToDaemonPods therefore contains it: manage creates no second pod on that node
     and updateDaemonSetStatus counts it (the doc's checklist: "Plus orphans that match the

@@ -7,7 +7,7 @@ from decimal import Decimal as D
 import pytest
 
 from kubectl_ds.core.footprint import footprint, footprint_by_node, pod_limits
-from tests.builders import container, daemonset, node, taint, toleration
+from tests.builders import V133, container, daemonset, node, taint, toleration
 
 CP = taint("node-role.kubernetes.io/control-plane")
 
@@ -31,7 +31,8 @@ def sidecar(**kw):
      D("0.75"), D(2**30 + 2**20)),
     (pod(container(limits={"memory": "1Gi"})), None, D(2**30)),
     (pod(container(limits={"cpu": "1", "memory": "1Gi"}), container("b")), None, None),
-    (pod(container(limits={"cpu": "1", "memory": "64Mi"}), init=[container("init", limits={"cpu": "2", "memory": "1Mi"})]),
+    (pod(container(limits={"cpu": "1", "memory": "64Mi"}),
+         init=[container("init", limits={"cpu": "2", "memory": "1Mi"})]),
      D(2), D(64 * 2**20)),
     (pod(container(limits={"cpu": "1", "memory": "64Mi"}), init=[container("init")]), D(1), D(64 * 2**20)),
     (pod(container(limits={"cpu": "1", "memory": "64Mi"}), init=[sidecar(limits={"cpu": "100m", "memory": "16Mi"})]),
@@ -42,7 +43,7 @@ def sidecar(**kw):
 ], ids=["one-container", "sum", "no-cpu-limit", "second-container-unbounded", "init-peak-above",
         "init-without-limit", "sidecar-adds", "sidecar-unbounded", "overhead"])
 def test_pod_limits(p, cpu, memory):
-    assert pod_limits(p) == {"cpu": cpu, "memory": memory}
+    assert pod_limits(p, V133.rules) == {"cpu": cpu, "memory": memory}
 
 
 def agent(name="agent", requests=None, limits=None, **kw):
@@ -51,7 +52,7 @@ def agent(name="agent", requests=None, limits=None, **kw):
 
 def test_requests_times_the_nodes_it_covers_now():
     nodes = [node("cp", taints=[CP]), node("w1"), node("w2")]          # 3 x 4 cpu, 3 x 16Gi
-    fp = footprint([agent(requests={"cpu": "200m", "memory": "128Mi"}, limits={"memory": "256Mi"})], nodes)
+    fp = footprint([agent(requests={"cpu": "200m", "memory": "128Mi"}, limits={"memory": "256Mi"})], nodes, V133)
     [ds] = fp.daemonsets
     assert ds.nodes == ("w1", "w2")
     assert ds.requests == {"cpu": D("0.2"), "memory": D(128 * 2**20)}
@@ -64,8 +65,8 @@ def test_requests_times_the_nodes_it_covers_now():
 
 def test_toleration_widens_the_footprint():
     nodes = [node("cp", taints=[CP]), node("w1")]
-    narrow = footprint([agent(requests={"cpu": "1"})], nodes)
-    wide = footprint([agent(requests={"cpu": "1"}, tolerations=[toleration(CP["key"], "Exists")])], nodes)
+    narrow = footprint([agent(requests={"cpu": "1"})], nodes, V133)
+    wide = footprint([agent(requests={"cpu": "1"}, tolerations=[toleration(CP["key"], "Exists")])], nodes, V133)
     assert (narrow.pods, narrow.requests["cpu"]) == (1, D(1))
     assert (wide.pods, wide.requests["cpu"]) == (2, D(2))
 
@@ -74,7 +75,7 @@ def test_totals_and_unbounded_limits():
     nodes = [node("w1"), node("w2")]
     fp = footprint([agent("a", requests={"cpu": "100m"}, limits={"cpu": "200m", "memory": "64Mi"}),
                     agent("b", requests={"memory": "1Gi"}),
-                    agent("c", requests={"cpu": "1"}, node_selector={"nowhere": "x"})], nodes)
+                    agent("c", requests={"cpu": "1"}, node_selector={"nowhere": "x"})], nodes, V133)
     assert [f.name for f in fp.daemonsets] == ["a", "b", "c"]
     assert fp.pods == 4
     # a's memory limit defaults its memory request (API defaulting): 2 x 64Mi + 2 x 1Gi
@@ -85,12 +86,12 @@ def test_totals_and_unbounded_limits():
 
 
 def test_limit_defaults_the_request():
-    fp = footprint([agent(limits={"cpu": "300m", "memory": "64Mi"})], [node("w1")])
+    fp = footprint([agent(limits={"cpu": "300m", "memory": "64Mi"})], [node("w1")], V133)
     assert fp.daemonsets[0].requests == {"cpu": D("0.3"), "memory": D(64 * 2**20)}
 
 
 def test_no_nodes_no_share():
-    fp = footprint([agent(requests={"cpu": "1"})], [])
+    fp = footprint([agent(requests={"cpu": "1"})], [], V133)
     assert fp.pods == 0 and fp.share == {"cpu": None, "memory": None}
     assert fp.daemonsets[0].share == {"cpu": None, "memory": None}
 
@@ -99,7 +100,7 @@ def test_by_node():
     nodes = [node("w2"), node("small", cpu="1", memory="2Gi"), node("cp", taints=[CP])]
     fpn = footprint_by_node([agent("a", requests={"cpu": "250m", "memory": "256Mi"}, limits={"memory": "512Mi"}),
                              agent("b", requests={"cpu": "250m"}, node_selector={"kubernetes.io/hostname": "small"})],
-                            nodes)
+                            nodes, V133)
     by = {n.node: n for n in fpn.nodes}
     assert [n.node for n in fpn.nodes] == ["cp", "small", "w2"]
     assert by["cp"].daemonsets == () and by["cp"].requests == {"cpu": D(0), "memory": D(0)}

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from kubectl_ds.core import lint as L
-from tests.builders import affinity_terms, container, daemonset, expr, node, taint, term, toleration
+from tests.builders import V133, affinity_terms, container, daemonset, expr, node, taint, term, toleration
 
 CP = taint("node-role.kubernetes.io/control-plane")
 GPU = taint("nvidia.com/gpu", "present")
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "lint.md"
 
 
 def cluster():
@@ -65,7 +65,8 @@ def only(hits):
     (ds_with(), [node("new", taints=[taint("node.cloudprovider.kubernetes.io/uninitialized", "true")])], []),
     (ds_with(), [node("cordoned", unschedulable=True, taints=[taint("node.kubernetes.io/unschedulable")])], []),
     (ds_with(), [node("soft", taints=[taint("dedicated", "db", "PreferNoSchedule")])], []),
-    (ds_with(), [node("maint", taints=[taint("maintenance", effect="NoExecute")])], [("maintenance:NoExecute", ["maint"])]),
+    (ds_with(), [node("maint", taints=[taint("maintenance", effect="NoExecute")])],
+     [("maintenance:NoExecute", ["maint"])]),
 ], ids=["control-plane-and-gpu", "cp-tolerated", "node-not-selected-anyway", "same-taint-grouped",
         "two-taints-one-node", "lifecycle-taints-are-transient", "cloud-provider-taint-transient",
         "cordoned-tolerated-by-default", "prefer-no-schedule-never-blocks", "no-execute"])
@@ -83,7 +84,8 @@ def test_untolerated_taint_fix_is_the_narrowest_toleration():
     hit = L.untolerated_taint(ds_with(), [node("gpu-1", taints=[GPU])])[0]
     assert hit.fix.value == {"tolerations": [{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present",
                                               "effect": "NoSchedule"}]}
-    assert hit.message == "no pod is placed on 1 node (gpu-1): taint nvidia.com/gpu=present:NoSchedule is not tolerated (a pod placed before the taint keeps running until it is replaced)"
+    assert hit.message == ("no pod is placed on 1 node (gpu-1): taint nvidia.com/gpu=present:NoSchedule is not "
+                           "tolerated (a pod placed before the taint keeps running until it is replaced)")
 
 
 def test_untolerated_taint_fixed_by_its_own_fix():
@@ -98,7 +100,8 @@ def test_untolerated_taint_fixed_by_its_own_fix():
 
 @pytest.mark.parametrize("ds,nodes,message_parts,fix_value", [
     (ds_with(node_selector={"kubernetes.io/os": "Linux"}), cluster(),
-     ["runs on none of the 4 nodes", "4 not selected", "no node has kubernetes.io/os=Linux (nodes have kubernetes.io/os=linux)"],
+     ["runs on none of the 4 nodes", "4 not selected",
+      "no node has kubernetes.io/os=Linux (nodes have kubernetes.io/os=linux)"],
      {"nodeSelector": {"kubernetes.io/os": "linux"}}),
     (ds_with(node_selector={"role": "agent"}), cluster(), ["no node has role=agent (no node has that label)"], None),
     (ds_with(node_selector={"disktype": "nvme"}), cluster(), ["no node has disktype=nvme (nodes have disktype=ssd)"],
@@ -143,7 +146,8 @@ def test_cluster_checks_say_they_need_the_cluster(fn):
     ([toleration(operator="Exists"), toleration("nvidia.com/gpu", "Exists")], cluster(), "every taint",
      [("node-role.kubernetes.io/control-plane:NoSchedule", ["cp-1"])], True),
     ([toleration(operator="Exists")], None, "every taint", [], True),
-    ([toleration(operator="Exists", effect="NoExecute")], [node("maint", taints=[taint("maintenance", effect="NoExecute")])],
+    ([toleration(operator="Exists", effect="NoExecute")],
+     [node("maint", taints=[taint("maintenance", effect="NoExecute")])],
      "every NoExecute taint", [("maintenance:NoExecute", ["maint"])], True),
 ], ids=["blanket", "blanket-noschedule-only", "specific-one-not-counted", "without-cluster", "noexecute-only"])
 def test_tolerates_everything(tolerations, nodes, scope, through, evicts):
@@ -183,14 +187,15 @@ def sidecar(name="proxy", **kw):
     ({"containers": [container(requests={"cpu": "10m"})]}, [("containers", 0, ["memory"])]),
     ({"containers": [container(requests={"cpu": "10m"}, limits={"memory": "64Mi"})]}, []),
     ({"containers": [container(requests={"cpu": "10m", "memory": "1Mi"})]}, []),
-    ({"containers": [container(requests={"cpu": "1", "memory": "1Gi"}), container("b")]}, [("containers", 1, ["cpu", "memory"])]),
+    ({"containers": [container(requests={"cpu": "1", "memory": "1Gi"}), container("b")]},
+     [("containers", 1, ["cpu", "memory"])]),
     ({"containers": [container(requests={"cpu": "1", "memory": "1Gi"})], "initContainers": [sidecar()]},
      [("initContainers", 0, ["cpu", "memory"])]),
     ({"containers": [container(requests={"cpu": "1", "memory": "1Gi"})], "initContainers": [container("setup")]}, []),
 ], ids=["nothing", "memory-missing", "limit-defaults-the-request", "complete", "second-container", "sidecar",
         "plain-init-container-ignored"])
 def test_no_requests(spec, want):
-    hits = L.no_requests(ds_with(spec), None)
+    hits = L.no_requests(ds_with(spec), None, V133.rules)
     assert [(h.fix.path.split(".")[-1].split("[")[0], int(h.fix.path[-2]), h.detail["missing"]) for h in hits] == want
     for h in hits:
         assert set(h.fix.value["resources"]["requests"]) == set(h.detail["missing"])
@@ -280,7 +285,7 @@ PORT = {"containerPort": 9100, "hostPort": 9100, "protocol": "TCP"}
 def test_surge_with_host_port(surge, ports, host_network, strategy, hit):
     ds = ds_with(max_surge=surge, max_unavailable=0, host_network=host_network, strategy=strategy,
                  containers=[container(ports=ports)])
-    hits = L.surge_with_host_port(ds, None)
+    hits = L.surge_with_host_port(ds, None, V133.rules)
     assert bool(hits) == hit
     if hit:
         assert "9100/TCP" in hits[0].message and "kubernetes#106417" in hits[0].message
@@ -383,7 +388,8 @@ def test_writable_host_path(spec, path):
     else:
         hit = only(hits)
         assert hit.detail["hostPath"] == path
-        assert hit.fix.path == "spec.template.spec.containers[0].volumeMounts[0]" and hit.fix.value == {"readOnly": True}
+        assert hit.fix.path == "spec.template.spec.containers[0].volumeMounts[0]"
+        assert hit.fix.value == {"readOnly": True}
 
 
 # --- DS014 .. DS015 -----------------------------------------------------------------------------
@@ -463,12 +469,12 @@ def clean_ds(**kwargs):
 
 
 def test_clean_daemonset_has_no_findings():
-    report = L.lint([clean_ds()], [], [node("w1"), node("w2")])
+    report = L.lint([clean_ds()], [], [node("w1"), node("w2")], rules=V133.rules)
     assert report.findings == () and report.cluster and not report.fails("info")
 
 
 def test_without_nodes_one_not_checked_finding_per_object():
-    report = L.lint([clean_ds()], [workload()], None)
+    report = L.lint([clean_ds()], [workload()], None, rules=V133.rules)
     assert [(f.kind, f.code, f.detail["checks"]) for f in report.findings] == [
         ("DaemonSet", "DS000", ["DS001", "DS002", "DS006"]), ("Deployment", "DS000", ["DS016"])]
     assert not report.cluster
@@ -476,14 +482,14 @@ def test_without_nodes_one_not_checked_finding_per_object():
 
 
 def test_on_delete_needs_no_node_count():
-    report = L.lint([clean_ds(strategy="OnDelete")], [], None)
+    report = L.lint([clean_ds(strategy="OnDelete")], [], None, rules=V133.rules)
     assert report.findings[0].detail["checks"] == ["DS001", "DS002"]
 
 
 def test_suppression_annotation():
     ds = ds_with()
     ds["metadata"]["annotations"][L.IGNORE_ANNOTATION] = "ds008, DS009  ds010"
-    report = L.lint([ds], [], cluster())
+    report = L.lint([ds], [], cluster(), rules=V133.rules)
     assert {"DS008", "DS009", "DS010"} <= set(codes(report.suppressed))
     assert not {"DS008", "DS009", "DS010"} & set(codes(report.findings))
     assert "DS004" in codes(report.findings)
@@ -493,7 +499,7 @@ def test_suppression_is_per_object():
     quiet, loud = ds_with(), ds_with()
     quiet["metadata"]["name"] = "quiet"
     quiet["metadata"]["annotations"][L.IGNORE_ANNOTATION] = "DS008"
-    report = L.lint([quiet, loud], [], cluster())
+    report = L.lint([quiet, loud], [], cluster(), rules=V133.rules)
     assert [(f.name, f.code) for f in report.findings if f.code == "DS008"] == [("agent", "DS008")]
     assert [(f.name, f.code) for f in report.suppressed] == [("quiet", "DS008")]
 
@@ -502,14 +508,14 @@ def test_suppression_is_per_object():
 def test_fails_on_error(threshold, fails):
     ds = clean_ds()
     ds["spec"]["template"]["spec"]["restartPolicy"] = "Never"
-    assert L.lint([ds], [], [node("w1")]).fails(threshold) == fails
+    assert L.lint([ds], [], [node("w1")], rules=V133.rules).fails(threshold) == fails
 
 
 @pytest.mark.parametrize("threshold,fails", [("error", False), ("warning", False), ("info", True)])
 def test_fails_on_info_only(threshold, fails):
     ds = clean_ds()
     del ds["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]
-    report = L.lint([ds], [], [node("w1")])
+    report = L.lint([ds], [], [node("w1")], rules=V133.rules)
     assert codes(report.findings) == ["DS010"] and report.fails(threshold) == fails
 
 
@@ -517,7 +523,7 @@ def test_findings_are_ordered_by_object_then_severity():
     a = ds_with(node_selector={"nope": "x"})
     b = copy.deepcopy(a)
     b["metadata"]["namespace"] = "aaa"
-    report = L.lint([a, b], [workload(ns="aaa")], cluster())
+    report = L.lint([a, b], [workload(ns="aaa")], cluster(), rules=V133.rules)
     keys = [(f.namespace, f.kind, f.name) for f in report.findings]
     assert keys == sorted(keys, key=lambda k: (k[0], k[1] != "DaemonSet"))
     first = [f for f in report.findings if f.namespace == "aaa" and f.kind == "DaemonSet"]
@@ -527,7 +533,7 @@ def test_findings_are_ordered_by_object_then_severity():
 
 
 def test_workload_checks_do_not_run_on_daemonsets_and_vice_versa():
-    report = L.lint([], [workload(replicas=3)], workers(3))
+    report = L.lint([], [workload(replicas=3)], workers(3), rules=V133.rules)
     assert codes(report.findings) == ["DS016"]
 
 

@@ -1,8 +1,8 @@
 """migrate's pure core (kubectl_ds/core/migration.py): selectors, labels, the derived manifest,
 plan()'s refusals and facts, coverage, and the helpers the runner relies on.
 
-Literal API objects come from tests/builders.py; the rules are ../shared/daemonset-semantics.md
-§4.4 (what counts as updated) and §5 (ownership, adoption, orphaning, the generation trap)."""
+Literal API objects come from tests/builders.py; the rules are those of
+docs/semantics.md §4.4 (what counts as updated) and §5 (ownership, adoption, orphaning, the generation trap)."""
 
 from __future__ import annotations
 
@@ -235,7 +235,7 @@ def test_plan_accepts_a_manifest_without_a_name():
         "old-selector-label-would-change"])
 def test_plan_refuses_pods_that_cannot_match_by_adding_labels(pod_labels, new_selector, named):
     """Only ADDED labels are safe while the old DaemonSet owns the pods: a changed value on a key
-    of the old selector makes the running controller release the pod and start another (§5.1),
+    of the old selector makes the running controller release the pod and start another (docs/semantics.md §5.1),
     and rollback could not restore a value it overwrote."""
     old = agent()
     good, bad = pods_of(old, "n1", "n2")
@@ -373,7 +373,7 @@ def test_plan_template_changed_by_a_spec_edit_even_with_labels_in_place():
 ], ids=["never-updated", "annotation-highest", "pod-label-highest", "no-annotation", "no-labels-at-all",
         "unparsable-label-ignored", "no-pods"])
 def test_plan_template_generation_avoids_every_existing_one(old_generation, pod_generations):
-    """The trap (§5.4): adopted pods whose pod-template-generation equals the new DaemonSet's
+    """The trap (docs/semantics.md §5.4): adopted pods whose pod-template-generation equals the new DaemonSet's
     template generation count as updated even with a different template, and are never rolled."""
     old = agent(template_generation=old_generation)
     pods = []
@@ -490,7 +490,8 @@ def status(desired=3, updated=3, available=3, observed=1):
     (2, status(observed=1), "the controller has not observed the latest spec yet"),
     (1, status(updated=2), "a rollout is in progress (2/3 updated, 3/3 available)"),
     (1, status(available=1), "a rollout is in progress (3/3 updated, 1/3 available)"),
-    (1, {"desiredNumberScheduled": 2, "observedGeneration": 1}, "a rollout is in progress (0/2 updated, 0/2 available)"),
+    (1, {"desiredNumberScheduled": 2, "observedGeneration": 1},
+     "a rollout is in progress (0/2 updated, 0/2 available)"),
 ], ids=["settled", "no-nodes", "not-observed", "not-all-updated", "not-all-available", "fields-absent"])
 def test_rollout_in_progress(generation, st, busy):
     ds = daemonset("agent", NS, generation=generation, status=st)
@@ -536,7 +537,8 @@ def test_added_label_patch():
 
 @pytest.mark.parametrize("add,pod_labels,want", [
     ({"tier": "node"}, {"app": "agent", "tier": "node"}, {"metadata": {"labels": {"tier": None}}}),
-    ({"tier": "node", "zone": ""}, {"tier": "node", "zone": ""}, {"metadata": {"labels": {"tier": None, "zone": None}}}),
+    ({"tier": "node", "zone": ""}, {"tier": "node", "zone": ""},
+     {"metadata": {"labels": {"tier": None, "zone": None}}}),
     ({"tier": "node", "zone": ""}, {"tier": "node", "zone": "a"}, {"metadata": {"labels": {"tier": None}}}),
     ({"tier": "node"}, {"tier": "edge"}, None),
     ({"tier": "node"}, {"app": "agent"}, None),

@@ -229,7 +229,8 @@ def revisions_of(ds: dict) -> List[dict]:
     for number, hash_ in ((1, "6d4cf56db6"), (2, ds["spec"]["template"]["metadata"].get("labels", {}).get(
             "controller-revision-hash", "7b9f8c6d5"))):
         out.append({"apiVersion": "apps/v1", "kind": "ControllerRevision", "revision": number,
-                    "metadata": {"name": f"{ds['metadata']['name']}-{hash_}", "namespace": NS, "uid": f"rev-uid-{number}",
+                    "metadata": {"name": f"{ds['metadata']['name']}-{hash_}", "namespace": NS,
+                                 "uid": f"rev-uid-{number}",
                                  "labels": {**ds["spec"]["template"]["metadata"]["labels"],
                                             "controller-revision-hash": hash_},
                                  "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet",

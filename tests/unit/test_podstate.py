@@ -18,8 +18,8 @@ Expected values come from the upstream behaviour the plugin explains, not from t
 * host_port_conflicts: NodePorts + HostPortInfo.CheckConflict (empty hostIP = 0.0.0.0, empty
   protocol = TCP; 0.0.0.0 conflicts with every IP; hostNetwork pods get hostPort=containerPort by
   API defaulting).
-* explain_node states: the controller's (shouldRun, shouldContinueRunning) for the node (semantics
-  §1.1) combined with the DaemonSet's own pod there (§5.1 ClaimPods) and §4.4 IsPodUpdated.
+* explain_node states: the controller's (shouldRun, shouldContinueRunning) for the node (see
+  docs/semantics.md §1.1) combined with the DaemonSet's own pod there (§5.1 ClaimPods) and §4.4 IsPodUpdated.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from decimal import Decimal
 
 import pytest
 
-from kubectl_ds.core import podstate
+from kubectl_ds.core import fit, podstate
 from kubectl_ds.core.node_report import explain_node
 from tests import builders as b
 
@@ -183,7 +183,7 @@ def _sidecar(name, **kw):
     pytest.param(_pod_with([b.container("a")]), "0", 0, id="no-requests-is-zero"),
 ])
 def test_pod_requests(pod, cpu, memory):
-    got = podstate.pod_requests(pod)
+    got = fit.pod_requests(pod, b.V133.rules)
     assert (got.get("cpu", Decimal(0)), got.get("memory", Decimal(0))) == (Decimal(cpu), Decimal(memory))
 
 
@@ -240,13 +240,13 @@ def _big_init_pod():
                  id="extended-resource-missing-from-allocatable"),
 ])
 def test_resource_shortfalls(pod, node, others, short):
-    out = podstate.resource_shortfalls(pod, node, others)
+    out = fit.resource_shortfalls(pod, node, others, b.V133)
     assert {r.detail["resource"] for r in out} == short
     assert all(r.type == "InsufficientResource" for r in out)
 
 
 def test_resource_shortfall_message_uses_schedulers_words():
-    out = podstate.resource_shortfalls(_req("me", cpu="1500m"), NODE_2CPU, [_req("o1", cpu="1")])
+    out = fit.resource_shortfalls(_req("me", cpu="1500m"), NODE_2CPU, [_req("o1", cpu="1")], b.V133)
     assert len(out) == 1 and "Insufficient cpu" in out[0].message
 
 
@@ -300,7 +300,7 @@ MINE = _ported("me", _port(9100, 9100, "TCP"))
     pytest.param(MINE, [MINE], [], id="pod-itself-ignored"),
 ])
 def test_host_port_conflicts(pod, others, conflicts):
-    out = podstate.host_port_conflicts(pod, others)
+    out = fit.host_port_conflicts(pod, others, b.V133.rules)
     assert sorted((r.detail["port"], r.detail["protocol"]) for r in out) == sorted(conflicts)
     assert all(r.type == "HostPortConflict" for r in out)
 
@@ -566,13 +566,13 @@ UNBOUND = _pod(DS, "n1", bound=False, phase="Pending", ready=False)
                  [_pod(DS, "n1")], [], "Running", id="running-on-cordoned-node"),
 ])
 def test_explain_node_state(node, ds, pods, events, state):
-    report = explain_node(node, [ds], pods, events, _revs(ds), NOW)
+    report = explain_node(node, [ds], pods, events, _revs(ds), NOW, b.V133)
     assert [(e.name, e.state) for e in report.entries] == [(ds["metadata"]["name"], state)]
 
 
 def test_explain_node_one_entry_per_daemonset_sorted():
     zeta, alpha = _ds("zeta"), _ds("alpha")
     node = b.node("n1")
-    report = explain_node(node, [zeta, alpha], [_pod(alpha, "n1")], [], _revs(alpha) + _revs(zeta), NOW)
+    report = explain_node(node, [zeta, alpha], [_pod(alpha, "n1")], [], _revs(alpha) + _revs(zeta), NOW, b.V133)
     assert report.node == "n1"
     assert [(e.name, e.state) for e in report.entries] == [("alpha", "Running"), ("zeta", "Missing")]

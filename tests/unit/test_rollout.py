@@ -1,29 +1,29 @@
 """Table-driven tests of kubectl_ds.core.rollout, the pure core of `kubectl ds rollout`.
 
-Expected values come from upstream behaviour, as written up in /work/shared/daemonset-semantics.md,
+Expected values come from upstream behaviour, as written up in docs/semantics.md,
 not from what the implementation returns:
 
-* kubectl_status: kubectl v1.33 polymorphichelpers DaemonSetStatusViewer.Status (§4.9): OnDelete is
+* kubectl_status: kubectl v1.33 polymorphichelpers DaemonSetStatusViewer.Status (docs/semantics.md §4.9): OnDelete is
   refused with done=true; generation > observedGeneration, then updatedNumberScheduled < desired,
   then numberAvailable < desired, else success. The messages are kubectl's, verbatim (kubectl
   prints each with a trailing newline, which is not part of the message here).
-* budgets: update.go updatedDesiredNodeCounts with util.UnavailableCount / util.SurgeCount (§4.2):
+* budgets: update.go updatedDesiredNodeCounts with util.UnavailableCount / util.SurgeCount (docs/semantics.md §4.2):
   intstr.GetScaledValueFromIntOrPercent(value, desired, roundUp=true), ints as given, 0 when the
   strategy is not RollingUpdate or rollingUpdate is nil, and maxUnavailable=1 when desired > 0
   and both resolve to 0.
 * progress: per desired node, the pods' own account. The current revision is the owned
-  ControllerRevision with the highest .revision (§4.3); a node is Updated when its pod of that
+  ControllerRevision with the highest .revision (docs/semantics.md §4.3); a node is Updated when its pod of that
   revision is available and no older pod remains, Updating while a new pod exists but is not
-  available or an old one is still kept next to it (surge, §4.6), Outdated with only an older pod,
-  Missing with no live pod. Availability is podutil.IsPodAvailable as in v1.33 (§3, §4.8): Ready,
+  available or an old one is still kept next to it (surge, docs/semantics.md §4.6), Outdated with only an older pod,
+  Missing with no live pod. Availability is podutil.IsPodAvailable as in v1.33 (docs/semantics.md §3, §4.8): Ready,
   and Ready's lastTransitionTime + minReadySeconds strictly before now.
-* the pod-template-generation trap (§4.4, §5.4): util.IsPodUpdated also accepts a pod whose
+* the pod-template-generation trap (docs/semantics.md §4.4, §5.4): util.IsPodUpdated also accepts a pod whose
   pod-template-generation label equals the DaemonSet's template generation, so the controller
   counts an old-hash pod carrying it as updated and never replaces it.
-* stuck causes: a new pod's kubelet/scheduler problems; §4.5 unavailable nodes, NotReady ones and
-  stuck terminating pods included, consume maxUnavailable; §4.6 + kubernetes#106417 maxSurge with
+* stuck causes: a new pod's kubelet/scheduler problems; docs/semantics.md §4.5 unavailable nodes, NotReady ones and
+  stuck terminating pods included, consume maxUnavailable; docs/semantics.md §4.6 + kubernetes#106417 maxSurge with
   a host port deadlocks.
-* history: kubectl's DaemonSetHistoryViewer (§4.10): ControllerRevisions controlled by the
+* history: kubectl's DaemonSetHistoryViewer (docs/semantics.md §4.10): ControllerRevisions controlled by the
   DaemonSet's uid and matching its selector, sorted by .revision, change-cause from the CR.
 """
 
@@ -83,7 +83,7 @@ def _new(ds, node, **kw):
 
 def _look(ds, pods, nodes=None, events=(), now=NOW, revisions=None):
     nodes = [b.node(n) for n in NODES] if nodes is None else nodes
-    return ro.progress(ds, pods, nodes, _revs(ds) if revisions is None else revisions, list(events), now)
+    return ro.progress(ds, pods, nodes, _revs(ds) if revisions is None else revisions, list(events), now, ctx=b.V133)
 
 
 def _row(status, node):
@@ -101,7 +101,7 @@ def _with(obj, fn):
 
 
 # ============================================================================================
-# kubectl_status: kubectl rollout status, exactly (§4.9)
+# kubectl_status: kubectl rollout status, exactly (docs/semantics.md §4.9)
 # ============================================================================================
 
 KUBECTL_CASES = [
@@ -142,7 +142,7 @@ def test_kubectl_status(ds, message, done):
 
 
 # ============================================================================================
-# budgets: maxUnavailable / maxSurge as the controller resolves them (§4.2)
+# budgets: maxUnavailable / maxSurge as the controller resolves them (docs/semantics.md §4.2)
 # ============================================================================================
 
 def _strategy_ds(max_unavailable=1, max_surge=0, strategy="RollingUpdate"):
@@ -291,7 +291,7 @@ def test_progress_old_pod_within_min_ready_seconds_uses_budget():
     assert s.unavailable == 1
 
 
-# --- the pod-template-generation trap (§4.4, §5.4) -------------------------------------------
+# --- the pod-template-generation trap (docs/semantics.md §4.4, §5.4) -------------------------
 
 def _trap_pods(ds, generation_of_old=2):
     return [_new(ds, "n0"), _new(ds, "n1"), _old(ds, "n2", generation=generation_of_old)]
@@ -375,7 +375,7 @@ def _readiness_failing():
 def _not_ready_node(max_unavailable=1, tainted=False, terminating=False):
     """n2 stopped reporting: Ready=Unknown and, once the node lifecycle controller has tainted it,
     unreachable NoSchedule+NoExecute (the NoSchedule one takes it out of `desired`); its old pod is
-    marked not ready, or already deleted by the controller and stuck terminating (§4.5, #117204)."""
+    marked not ready, or already deleted by the controller and stuck terminating (docs/semantics.md §4.5, #117204)."""
     def build():
         ds = _ds(status=_status(3 if not tainted else 2, updated=0, available=2), max_unavailable=max_unavailable)
         taints = [b.taint("node.kubernetes.io/unreachable", time_added=LATER),
@@ -634,7 +634,7 @@ def test_history_numbering_and_changes():
 
 
 def test_history_after_undo_renumbers_and_compares_consecutive():
-    # kubectl rollout undo re-uses revision 1's CR: the controller renumbers it to 3 (§4.10)
+    # kubectl rollout undo re-uses revision 1's CR: the controller renumbers it to 3 (docs/semantics.md §4.10)
     crs = [_cr(3, "aaa", _image(IMG1)), _cr(2, "bbb", _image(IMG2))]
     revs = ro.history(HIST_DS, crs)
     assert [(r.number, r.current) for r in revs] == [(2, False), (3, True)]
@@ -766,9 +766,9 @@ def test_pending_pod_is_judged_against_every_pod_on_its_node():
     fresh = copy.deepcopy(pending)       # not looked at by the scheduler yet: no PodScheduled condition
     fresh["status"]["conditions"] = []
     assert ro.pending_targets(ds, [fresh, _old(ds, "n1")]) == []
-    without = ro.progress(ds, pods, [b.node(n) for n in NODES], _revs(ds), [], NOW)
+    without = ro.progress(ds, pods, [b.node(n) for n in NODES], _revs(ds), [], NOW, ctx=b.V133)
     assert "InsufficientResource" not in {p.type for p in _row(without, "n0").problems}
-    st = ro.progress(ds, pods, [b.node(n) for n in NODES], _revs(ds), [], NOW, {"n0": [hog]})
+    st = ro.progress(ds, pods, [b.node(n) for n in NODES], _revs(ds), [], NOW, {"n0": [hog]}, ctx=b.V133)
     [cpu] = [p for p in _row(st, "n0").problems if p.type == "InsufficientResource"]
     assert "1 other pod" in cpu.message and "100m free" in cpu.message, cpu.message
 
@@ -776,7 +776,7 @@ def test_pending_pod_is_judged_against_every_pod_on_its_node():
         b.container(image=IMG2, ports=[{"containerPort": 9100, "hostPort": 9100, "protocol": "TCP"}])])
     pending = _new(ds_port, "n0", phase="Pending", bound=False, ready=False)
     pods = [pending, _old(ds_port, "n1"), _old(ds_port, "n2")]
-    st = ro.progress(ds_port, pods, [b.node(n) for n in NODES], _revs(ds_port), [], NOW, {"n0": [porter]})
+    st = ro.progress(ds_port, pods, [b.node(n) for n in NODES], _revs(ds_port), [], NOW, {"n0": [porter]}, ctx=b.V133)
     [port] = [p for p in _row(st, "n0").problems if p.type == "HostPortConflict"]
     assert "port-hog" in port.message
 

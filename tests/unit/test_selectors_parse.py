@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kubectl_ds.core.selectors import (SelectorError, label_selector_string, match_selector_string,
-                                       parse_selector_string)
+from kubectl_ds.core.selectors import SelectorError, label_selector_string, match_selector_string, parse_selector_string
 
 
 @pytest.mark.parametrize("text,labels,expected", [

@@ -25,11 +25,13 @@ from datetime import datetime, timezone
 import pytest
 
 from kubectl_ds.core import rollout as ro
+from kubectl_ds.core.versions import KubeVersion
 from kubectl_ds.env import Env
 from kubectl_ds.errors import DsError
 from kubectl_ds.follow import Follower
 from kubectl_ds.source.watch import Stream
 from tests import builders as b
+from tests.builders import V133
 
 NOW = datetime(2026, 11, 1, 12, 0, 0, tzinfo=timezone.utc)
 WAIT = 5.0   # seconds: generous upper bound for a thread to act; tests finish far sooner
@@ -65,8 +67,7 @@ class FakeResponse:
         self.released = False
 
     def stream(self, amt, decode_content=True):
-        for c in self.chunks:
-            yield c
+        yield from self.chunks
         if self.error is not None:
             raise self.error
         if self.hang:   # a watch with nothing to say: blocks until the connection is closed
@@ -330,6 +331,15 @@ class FakeSource:
         self.looks += 1
         return NOW
 
+    def kubernetes_version(self):
+        return "v1.33.13", "server", ""
+
+    def device_classes(self):
+        return [], ""
+
+    def runtime_classes(self):
+        return [], ""
+
     def _feed(self, out):
         for i, item in enumerate(self.script):
             deadline = time.monotonic() + WAIT
@@ -381,7 +391,7 @@ def _pod(ds, node, hash_):
 def _follower(source, deadline=0.0, timeout=0.0):
     changes, notes = [], []
     f = Follower(source, "default", "agent", source.clock, deadline, timeout,
-                 lambda s, prev: changes.append(s), notes.append)
+                 lambda s, prev: changes.append(s), notes.append, fit=V133)
     return f, changes, notes
 
 
@@ -484,24 +494,25 @@ def test_rollout_command_deleted_daemonset_exits_2_with_one_line(run_cli):
     res = run_cli("rollout", "agent", "-n", "default", expect=2,
                   env=Env(source_factory=lambda opts: src, clock=src.clock, color=False))
     assert res.stderr == 'error: daemonset "agent" has been deleted\n'
-    assert res.stdout.startswith("daemon set default/agent: revision 2 (7c6b5d4f8), 2 nodes, RollingUpdate\n")
+    assert res.stdout.startswith("daemon set default/agent: revision 2 (7c6b5d4f8), 2 nodes, RollingUpdate"
+                                 "    (rules of Kubernetes v1.33, from the apiserver)\n")
 
 
 def test_json_follow_ends_with_a_final_object(capsys):
     """-o json while following: the last line says how it ended, even with no state change."""
     import json as _json
+    from datetime import datetime, timezone
 
     from kubectl_ds.commands.rollout import _LivePrinter
     from kubectl_ds.core.rollout import progress
     from tests.builders import daemon_pod, daemonset, node, revision
-    from datetime import datetime, timezone
     ds = daemonset("agent", generation=2, template_generation=2,
                    status={"desiredNumberScheduled": 1, "updatedNumberScheduled": 0, "numberAvailable": 1,
                            "observedGeneration": 2, "currentNumberScheduled": 1, "numberReady": 1})
     revs = [revision(ds, "old", 1, image="x:1"), revision(ds, "new", 2)]
     st = progress(ds, [daemon_pod(ds, "n1", hash="old", generation=1)], [node("n1")], revs, [],
-                  datetime(2026, 11, 21, tzinfo=timezone.utc))
-    printer = _LivePrinter("json", tty=False)
+                  datetime(2026, 11, 21, tzinfo=timezone.utc), ctx=V133)
+    printer = _LivePrinter("json", tty=False, version=KubeVersion(33, "flag"))
     printer.change(st, None)
     printer.finish(st, timed_out=True, timeout=5)
     lines = capsys.readouterr().out.splitlines()

@@ -3,6 +3,10 @@
 #   make test   install what the tests need, build the local control plane, run every test
 # (`make help` lists every target)
 PYTHON ?= python3
+# the Kubernetes release of the local control plane: the newest supported by default;
+# `make test-e2e K8S_VERSION=1.33.13` runs the end-to-end tier on the oldest
+K8S_VERSION ?= 1.37.2
+export K8S_VERSION
 PIP = $(PYTHON) -m pip
 SNAPSHOT = examples/snapshot.json
 
@@ -25,7 +29,7 @@ lint: test-deps ## ruff check . and mypy kubectl_ds
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m mypy kubectl_ds
 
-cluster-build: ## build the local control plane (hack/cluster.sh build)
+cluster-build: ## build the local control plane of K8S_VERSION (hack/cluster.sh build)
 	hack/cluster.sh build
 
 test: test-deps cluster-build ## install what the tests need, build the local control plane, run every test
@@ -34,7 +38,7 @@ test: test-deps cluster-build ## install what the tests need, build the local co
 test-unit: test-deps ## the unit and command tests only (no cluster)
 	$(PYTHON) -m pytest tests/unit tests/commands
 
-test-e2e: test-deps cluster-build ## the end-to-end tests, against the local control plane
+test-e2e: test-deps cluster-build ## the end-to-end tests, against the local control plane of K8S_VERSION
 	$(PYTHON) -m pytest tests/e2e
 
 cluster-up: cluster-build ## start the local control plane

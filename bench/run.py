@@ -52,6 +52,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CLUSTER = ROOT / "hack" / "cluster.sh"
 BIN = Path(os.environ.get("KDS_CACHE", Path.home() / ".cache" / "kubectl-ds")) / "bin"
+# kube-apiserver, kubectl...: K8S_VERSION's own directory (hack/cluster.sh bin), built side by side
+KBIN = Path(subprocess.run(["bash", str(CLUSTER), "bin"], capture_output=True, text=True).stdout.strip() or BIN)
 RESULTS = ROOT / "bench" / "results"
 
 NS, FILLER_NS = "bench", "bench-filler"
@@ -95,7 +97,7 @@ class Bench:
         # PYTHONDONTWRITEBYTECODE, which would make every run compile the plugin from source)
         self.env = dict(os.environ, KUBECONFIG=str(self.kubeconfig), NO_COLOR="1",
                         PYTHONPYCACHEPREFIX=str(run_dir / "pycache"),
-                        PATH=f"{self.shim}{os.pathsep}{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+                        PATH=f"{self.shim}{os.pathsep}{KBIN}{os.pathsep}{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
         for var in ("KUBECTL_DS_DEBUG", "PYTHONDONTWRITEBYTECODE"):
             self.env.pop(var, None)
         self.nodes = 0
@@ -111,7 +113,7 @@ class Bench:
         exe.chmod(0o755)
 
     def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
-        p = subprocess.run([str(BIN / "kubectl"), *args], input=stdin, env=self.env, text=True,
+        p = subprocess.run([str(KBIN / "kubectl"), *args], input=stdin, env=self.env, text=True,
                            capture_output=True)
         if check and p.returncode != 0:
             raise RuntimeError(f"kubectl {' '.join(args[:4])}... failed: {p.stderr.strip()[:500]}")
@@ -251,7 +253,7 @@ class Bench:
     def warm_up(self) -> None:
         """One unmeasured run of each command: byte-compiles the plugin into the pycache and fills
         kubectl's discovery cache, as on any machine where they have run before."""
-        k = str(BIN / "kubectl")
+        k = str(KBIN / "kubectl")
         for argv in ([k, "ds", "--help"], [k, "ds", "diff", "agent-all", "-n", NS], [k, "ds", "diff", "-A"],
                      [k, "ds", "why", f"{NODE_PREFIX}0"], [k, "ds", "rollout", "roller", "-n", NS, "--no-follow"],
                      [k, "get", "ds,nodes,pods", "-A", "-o", "name"]):
@@ -309,7 +311,7 @@ class Bench:
         return out
 
     def measure_reads(self, out: dict, size: int) -> None:
-        k = [str(BIN / "kubectl")]
+        k = [str(KBIN / "kubectl")]
         ds = k[0]
         sel = "app=agent-all"
         node_name = f"{NODE_PREFIX}{0}"   # on every DaemonSet's node set
@@ -352,9 +354,9 @@ class Bench:
             ds = json.loads(self.kubectl("patch", "daemonset", "roller", "-n", NS, "--type=merge",
                                          "-p", json.dumps(patch), "-o", "json"))
             watch.generation = ds["metadata"]["generation"]
-            argv = [str(BIN / "kubectl"), "ds", "rollout", "roller", "-n", NS, "--timeout", "5m"]
+            argv = [str(KBIN / "kubectl"), "ds", "rollout", "roller", "-n", NS, "--timeout", "5m"]
             # kubectl's own `rollout status`, side by side: the same wait for the controller's status
-            kubectl = subprocess.Popen([str(BIN / "kubectl"), "rollout", "status", "ds/roller", "-n", NS,
+            kubectl = subprocess.Popen([str(KBIN / "kubectl"), "rollout", "status", "ds/roller", "-n", NS,
                                         "--timeout", "5m"], env=self.env, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
             kubectl_exit = []
@@ -405,7 +407,7 @@ class Watcher:
         paths = [f"/apis/apps/v1/namespaces/{self.ns}/daemonsets?watch=1&fieldSelector=metadata.name%3Droller",
                  f"/api/v1/namespaces/{self.ns}/pods?watch=1&labelSelector=app%3Droller"]
         for path, fn in zip(paths, (self._ds, self._pod)):
-            p = subprocess.Popen([str(BIN / "kubectl"), "get", "--raw", path], env=self.env,
+            p = subprocess.Popen([str(KBIN / "kubectl"), "get", "--raw", path], env=self.env,
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
             self.procs.append(p)
             first = threading.Event()
@@ -523,7 +525,7 @@ def machine() -> dict:
         pass
     kubectl_version = ""
     try:
-        out = subprocess.run([str(BIN / "kubectl"), "version", "--client", "-o", "json"],
+        out = subprocess.run([str(KBIN / "kubectl"), "version", "--client", "-o", "json"],
                              capture_output=True, text=True).stdout
         kubectl_version = json.loads(out)["clientVersion"]["gitVersion"]
     except (OSError, ValueError, KeyError):
@@ -599,8 +601,8 @@ def main() -> int:
         print(table(json.loads(Path(args.report).read_text())["results"], markdown=True))
         return 0
     sizes = sorted(int(s) for s in args.sizes.split(","))
-    if not (BIN / "kube-apiserver").exists():
-        print(f"error: {BIN}/kube-apiserver is missing; run hack/cluster.sh build first", file=sys.stderr)
+    if not (KBIN / "kube-apiserver").exists():
+        print(f"error: {KBIN}/kube-apiserver is missing; run hack/cluster.sh build first", file=sys.stderr)
         return 2
     run_dir = Path(tempfile.mkdtemp(prefix="kds-bench-"))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # so that `finally` stops the cluster

@@ -22,10 +22,16 @@ BIN = Path(os.environ.get("KDS_CACHE", Path.home() / ".cache" / "kubectl-ds")) /
 
 
 def tool(name: str) -> str:
-    path = BIN / name
+    # kubectl is built with each Kubernetes version (hack/cluster.sh bin: K8S_VERSION's directory)
+    path = _k8s_bin() / name if name == "kubectl" else BIN / name
     if not os.access(path, os.X_OK):
         pytest.fail(f"{path} is missing: run `hack/cluster.sh build` (or `make test`)", pytrace=False)
     return str(path)
+
+
+def _k8s_bin() -> Path:
+    out = subprocess.run(["bash", str(ROOT / "hack" / "cluster.sh"), "bin"], capture_output=True, text=True)
+    return Path(out.stdout.strip())
 
 
 def oldest_python() -> str:

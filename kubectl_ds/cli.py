@@ -16,32 +16,52 @@ from kubectl_ds.commands.rollout import rollout
 from kubectl_ds.commands.why import why
 from kubectl_ds.env import Env
 from kubectl_ds.errors import DsError, ExitCode
-from kubectl_ds.options import global_options
+from kubectl_ds.options import DUMP_COMMAND, global_options
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
+# the root --help's one list of commands, in this order, each with how it is called
+COMMANDS = (
+    (why, "why NODE", "would each DaemonSet run on NODE, and if not, exactly why"),
+    (diff, "diff [NAME]", "desired nodes against actual pods: missing, misscheduled, duplicates..."),
+    (lint, "lint [NAME]", "the classic DaemonSet mistakes (also on manifests, -f), each with its fix"),
+    (footprint, "footprint", "requests and limits of DaemonSets times the nodes they cover, and per node"),
+    (rollout, "rollout NAME", "follow a rollout node by node, and say why it is stuck (history: revisions)"),
+    (migrate, "migrate NAME", "change a DaemonSet's immutable selector without losing a pod (resumable)"),
+)
+EPILOG = f"""\b
+A dump for --snapshot FILE (JSON or YAML):
+  {DUMP_COMMAND} > FILE
+"""
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+
+class _Root(click.Group):
+    """Lists its commands once, as COMMANDS describes them (not click's truncated docstrings)."""
+
+    def list_commands(self, ctx):
+        return [cmd.name for cmd, _, _ in COMMANDS]
+
+    def format_options(self, ctx, formatter) -> None:
+        self.format_commands(ctx, formatter)     # the commands first, then the global flags
+        click.Command.format_options(self, ctx, formatter)
+
+    def format_commands(self, ctx, formatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(usage, text) for _, usage, text in COMMANDS])
+
+
+@click.group(cls=_Root, context_settings=CONTEXT_SETTINGS, epilog=EPILOG)
 @click.version_option(__version__, "--version", prog_name="kubectl-ds", message="%(prog)s %(version)s")
 @global_options
 @click.pass_context
 def root(ctx, **kwargs):
-    """Answer the questions people have about DaemonSets.
-
-    \b
-    why NODE      would each DaemonSet run on NODE, and if not, exactly why
-    diff [NAME]   desired nodes against actual pods: missing, misscheduled, duplicates...
-    lint [NAME]   the classic DaemonSet mistakes (also on manifests, -f), each with its fix
-    footprint     requests and limits of DaemonSets times the nodes they cover, and per node
-    rollout NAME  follow a rollout node by node, and say why it is stuck (history: revisions)
-    migrate NAME  change a DaemonSet's immutable selector without losing a pod (resumable)
-    """
+    """Answer the questions people have about DaemonSets."""
     if ctx.obj is None:
         ctx.obj = Env()
     ctx.meta["kubectl_ds.options"] = {k: v for k, v in kwargs.items() if v is not None}
 
 
-for command in (why, diff, rollout, migrate, lint, footprint):
+for command, _, _ in COMMANDS:
     root.add_command(command)
 
 

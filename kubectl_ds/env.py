@@ -1,4 +1,6 @@
-"""The outside world, handed to commands: a source factory, a clock, and colour."""
+"""The outside world, handed to commands: a source factory, a clock, and the output stream,
+whether it is a terminal and whether to colour it (two separate facts: NO_COLOR turns colour
+off, not `rollout`'s progress line redrawn in place on a terminal)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import os
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Optional
+from typing import Callable, Optional, TextIO
 
 
 def _default_source(opts):
@@ -23,12 +25,25 @@ def _now() -> datetime:
 class Env:
     source_factory: Callable = _default_source
     clock: Callable[[], datetime] = _now
-    color: Optional[bool] = None   # None: decide from the terminal and NO_COLOR
+    color: Optional[bool] = None   # None: decide from NO_COLOR and the terminal
+    tty: Optional[bool] = None     # None: whether stdout is a terminal (its isatty())
+    stdout: Optional[TextIO] = None   # None: the process's, looked up when written to
 
-    def use_color(self, stream=None) -> bool:
+    @property
+    def out(self) -> TextIO:
+        """Where results go: `stdout`, else sys.stdout as it is now (a test's capture included)."""
+        return self.stdout if self.stdout is not None else sys.stdout
+
+    def is_tty(self) -> bool:
+        """Whether stdout is a terminal, where a line may be redrawn in place."""
+        if self.tty is not None:
+            return self.tty
+        return bool(getattr(self.out, "isatty", lambda: False)())
+
+    def use_color(self) -> bool:
+        """Colour: as `color` says, else never under NO_COLOR, else on a terminal."""
         if self.color is not None:
             return self.color
         if "NO_COLOR" in os.environ:
             return False
-        stream = stream or sys.stdout
-        return bool(getattr(stream, "isatty", lambda: False)())
+        return self.is_tty()

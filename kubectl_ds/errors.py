@@ -9,6 +9,7 @@ class ExitCode(IntEnum):
     OK = 0
     BAD_NEWS = 1       # diff found drift, rollout failed, ...
     CANNOT_ANSWER = 2  # usage error, not found, forbidden, unreachable, malformed input
+    KILLED_BY_TEST_HOOK = 3   # migrate stopped by KUBECTL_DS_MIGRATE_EXIT_AFTER (tests only)
 
 
 class DsError(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -10,6 +11,35 @@ import click
 from kubectl_ds.errors import DsError
 
 FORMATS = ("table", "wide", "json", "yaml")
+# the dump --snapshot reads, as every help text and error spells it (events, leases, deployments
+# and statefulsets are optional: leases date the dump, lint reads the workloads)
+DUMP_COMMAND = "kubectl get nodes,daemonsets,pods,controllerrevisions,events,leases,deployments,statefulsets -A -o json"
+
+
+def parse_duration(text: str) -> float:
+    """'90', '90s', '5m', '1h30m' -> seconds; 0 disables."""
+    text = (text or "0").strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|m|s)", text)
+    if not parts or "".join(a + b for a, b in parts) != text:
+        raise DsError(f"invalid duration {text!r} (use e.g. 30s, 10m, 1h)")
+    return sum(float(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
+
+
+class Duration(click.ParamType):
+    """A click parameter of seconds (a float), written as parse_duration reads it. A bad value is
+    the same one `error:` line (exit 2) as every other usage error, not click's usage block."""
+
+    name = "duration"
+
+    def convert(self, value, param, ctx) -> float:
+        if isinstance(value, (int, float)):
+            return float(value)
+        return parse_duration(value)
+
+
+DURATION = Duration()
 
 
 @dataclass(frozen=True)
@@ -33,8 +63,8 @@ _SPECS = (
     (("-A", "--all-namespaces"), dict(is_flag=True, default=None, help="Look at every namespace.")),
     (("-l", "--selector"), dict(metavar="SELECTOR", help="Only DaemonSets matching this label selector.")),
     (("-o", "--output"), dict(metavar="FORMAT", help="Output format: table (default), wide, json, yaml.")),
-    (("--snapshot",), dict(metavar="FILE", help="Read a dump (kubectl get nodes,daemonsets,pods,"
-                                                "controllerrevisions,events -A -o json) instead of a cluster.")),
+    (("--snapshot",), dict(metavar="FILE", help="Read a dump instead of a cluster (how to take one: "
+                                                "kubectl ds --help).")),
     (("--request-timeout",), dict(metavar="SECONDS", type=float, help="Timeout of each API request (default 30).")),
     (("--kube-version",), dict(metavar="X.Y", help="Apply the rules of this Kubernetes minor (1.33-1.37) instead "
                                                   "of the cluster's or the dump's.")),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Iterable, List, Mapping, Optional
+from typing import Iterable, Mapping, Optional
 
 import click
 
@@ -41,17 +41,19 @@ def kube_version(opts: Options, source) -> KubeVersion:
     else:
         reported, where, why = source.kubernetes_version()
     kv, warning = resolve(reported, where)
+    if why:   # the source could not tell (or not fully): say what was used instead
+        instead = f"applying the rules of Kubernetes v{kv.label}" if kv.source == DEFAULT else \
+            f"using the newest kubelet's ({reported})"
+        click.echo(f"warning: {why}: {instead}", err=True)
     if warning:
         click.echo(f"warning: {warning}", err=True)
-    elif kv.source == DEFAULT and why:
-        click.echo(f"warning: {why}: applying the rules of Kubernetes v{kv.label}", err=True)
     return kv
 
 
 def placement_context(source, kv: KubeVersion, daemonsets: Iterable[Mapping], templates: bool = False) -> FitContext:
     """What the scheduler's fit needs besides pods and nodes, read only when it can matter:
     DeviceClasses (1.36+, when a template requests an extended resource), and for `templates`
-    (pods not created yet: footprint, lint) the RuntimeClasses their runtimeClassName names. A
+    (pods not created yet: footprint) the RuntimeClasses their runtimeClassName names. A
     kind that cannot be read is a note in the result, never an error."""
     from kubectl_ds.core.eligibility import daemon_pod_spec
     rules = kv.rules
@@ -59,7 +61,6 @@ def placement_context(source, kv: KubeVersion, daemonsets: Iterable[Mapping], te
     devices, device_note = None, ""
     if any(extended_requests(spec, rules) for spec in specs):
         devices, device_note = source.device_classes()
-        device_note = f"not evaluated: {device_note}" if device_note else ""
     runtimes, runtime_note = None, ""
     if templates and any(spec.get("runtimeClassName") for spec in specs):
         runtimes, runtime_note = source.runtime_classes()
@@ -88,7 +89,7 @@ def find_daemonset(source, opts: Options, ds_name: str) -> dict:
     return found[0]
 
 
-def echo(ctx: click.Context, text: str) -> None:
+def echo(text: str) -> None:
     click.echo(text)
 
 
@@ -99,7 +100,3 @@ def color(ctx: click.Context) -> bool:
 def no_daemonsets(where: Optional[str]) -> None:
     scope = f"in namespace {where}" if where else "in any namespace"
     click.echo(f"No DaemonSets found {scope}.", err=True)
-
-
-def names(objs: List[dict]) -> List[str]:
-    return [name(o) for o in objs]

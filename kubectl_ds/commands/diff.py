@@ -17,9 +17,9 @@ from kubectl_ds.commands.common import (
     open_source,
     scope_namespace,
 )
-from kubectl_ds.core.coverage import diff as coverage
+from kubectl_ds.core.coverage import compare
+from kubectl_ds.core.events import failed_create, failed_create_selector
 from kubectl_ds.core.objects import get_in, namespace
-from kubectl_ds.core.podstate import failed_create, failed_create_selector
 from kubectl_ds.core.selectors import SelectorError, label_selector_string
 from kubectl_ds.errors import ExitCode
 from kubectl_ds.options import global_options, pop_options
@@ -53,7 +53,7 @@ def _what_if(ctx, opts, source, ds_name, filename, kv):
     if not ds_name:
         ds_name = found[0]["metadata"].get("name", "")
     result = what_if(find_daemonset(source, opts, ds_name), found[0], source.nodes())
-    echo(ctx, render(result, opts.output, color(ctx), version=kv))
+    echo(render(result, opts.output, color(ctx), version=kv))
     if not result.same:
         ctx.exit(ExitCode.BAD_NEWS)
 
@@ -91,7 +91,7 @@ def diff(ctx, ds_name, filename, **kwargs):
     if ds_name:
         ds = find_daemonset(source, opts, ds_name)
         sel = label_selector_string(ds["spec"].get("selector"))
-        cov = coverage(ds, source.nodes(), source.pods(namespace(ds), label_selector=sel),
+        cov = compare(ds, source.nodes(), source.pods(namespace(ds), label_selector=sel),
                        source.revisions(namespace(ds), label_selector=sel), now)
         result = _with_failed_create(cov, ds, now, lambda: source.events(namespace(ds), failed_create_selector(ds)))
         drift = not result.in_sync
@@ -108,11 +108,11 @@ def diff(ctx, ds_name, filename, **kwargs):
         # one read for the scope, and only if some DaemonSet misses a pod
         scope_events = lru_cache(maxsize=None)(lambda: source.events(ns, failed_create_selector()))
         result = [_with_failed_create(
-            coverage(ds, nodes, _candidates(source, ds) if pods is None else pods, revisions, now), ds, now,
+            compare(ds, nodes, _candidates(source, ds) if pods is None else pods, revisions, now), ds, now,
             scope_events) for ds in daemonsets]
         result.sort(key=lambda c: (c.namespace, c.name))
         drift = any(not c.in_sync for c in result)
-    echo(ctx, render(result, opts.output, color(ctx), version=kv))
+    echo(render(result, opts.output, color(ctx), version=kv))
     if drift:
         ctx.exit(ExitCode.BAD_NEWS)
 

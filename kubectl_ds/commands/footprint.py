@@ -49,4 +49,4 @@ def footprint(ctx, by_node, **kwargs):
     nodes = source.nodes()
     fit = placement_context(source, kv, daemonsets, templates=True)
     result = footprint_by_node(daemonsets, nodes, fit) if by_node else per_daemonset(daemonsets, nodes, fit)
-    echo(ctx, render(result, opts.output, color(ctx), version=kv))
+    echo(render(result, opts.output, color(ctx), version=kv))

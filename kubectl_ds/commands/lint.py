@@ -81,7 +81,7 @@ def lint(ctx, ds_name, files, fail_on, **kwargs):
                 return
         nodes = source.nodes()
     report = run_checks(daemonsets, workloads, nodes, rules=kv.rules)
-    echo(ctx, render(report, opts.output, color(ctx), version=kv))
+    echo(render(report, opts.output, color(ctx), version=kv))
     if report.fails(fail_on):
         ctx.exit(ExitCode.BAD_NEWS)
 

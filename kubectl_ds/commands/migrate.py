@@ -13,7 +13,7 @@ from kubectl_ds.core.migration import derive_manifest, rollout_in_progress, sele
 from kubectl_ds.core.migration import plan as make_plan
 from kubectl_ds.core.selectors import SelectorError, label_selector_string
 from kubectl_ds.errors import DsError, ExitCode
-from kubectl_ds.options import global_options, pop_options
+from kubectl_ds.options import DURATION, global_options, pop_options
 from kubectl_ds.render import render
 
 EXAMPLES = """
@@ -44,7 +44,8 @@ Examples:
 @click.option("--state-file", metavar="PATH", help="Journal (default ./NAME.migration.json).")
 @click.option("--resume", "resume_path", metavar="STATE", help="Finish an interrupted migration.")
 @click.option("--rollback", "rollback_path", metavar="STATE", help="Restore the original DaemonSet and labels.")
-@click.option("--timeout", default="0", metavar="DURATION", help="For the final rollout: give up after this long.")
+@click.option("--timeout", type=DURATION, default="0", metavar="DURATION",
+              help="For the final rollout: give up after this long.")
 @global_options
 @click.pass_context
 def migrate(ctx, ds_name, filename, yes, dry_run, force, no_rollout, state_file, resume_path, rollback_path,
@@ -74,7 +75,7 @@ def migrate(ctx, ds_name, filename, yes, dry_run, force, no_rollout, state_file,
         refusals += _permissions(source, ns)
     from dataclasses import replace
     plan = replace(plan, refusals=tuple(refusals))
-    echo(ctx, render(plan, opts.output, color(ctx)))
+    echo(render(plan, opts.output, color(ctx)))
     if plan.refusals:
         raise DsError(f"migration refused: {plan.refusals[0].message}"
                       + (f" (and {len(plan.refusals) - 1} more)" if len(plan.refusals) > 1 else ""))
@@ -84,16 +85,16 @@ def migrate(ctx, ds_name, filename, yes, dry_run, force, no_rollout, state_file,
         raise DsError("a snapshot can only be planned (--dry-run)")
     if not yes:
         _confirm()
-    from kubectl_ds.migration_runner import new_state, save_state
+    from kubectl_ds.run.migration import Journal
     path = state_file or f"./{ds_name}.migration.json"
     if os.path.exists(path):
         raise DsError(f"{path} exists (an earlier migration?): use --resume/--rollback, or --state-file")
-    state = new_state(plan, no_rollout)
-    save_state(path, state)
-    echo(ctx, f"journal: {path}")
+    state = Journal.new(plan, no_rollout)
+    state.save(path)
+    echo(f"journal: {path}")
     with _journal_kept(path):
         _runner(ctx, opts, source, path, timeout).run(state)
-    echo(ctx, f"migrated daemon set {ns}/{ds_name}: new selector {label_selector_string(plan.new_selector)}")
+    echo(f"migrated daemon set {ns}/{ds_name}: new selector {label_selector_string(plan.new_selector)}")
 
 
 def _confirm() -> None:
@@ -125,15 +126,14 @@ def _permissions(source, ns: str):
     return [Refusal("Forbidden", f"you may not {', '.join(missing)} in namespace {ns}")] if missing else []
 
 
-def _runner(ctx, opts, source, path: str, timeout: str):
-    from kubectl_ds.commands.rollout import parse_duration
-    from kubectl_ds.migration_runner import Runner
+def _runner(ctx, opts, source, path: str, timeout_s: float):
+    from kubectl_ds.run.migration import Runner
     from kubectl_ds.source.writer import Writer
-    timeout_s = parse_duration(timeout)
+    versions: list = []   # the cluster's minor, resolved once (on the first rollout followed)
 
     def follow(ns: str, name: str) -> bool:
-        from kubectl_ds.follow import Follower
         from kubectl_ds.render.rollout import final_lines, progress_line
+        from kubectl_ds.run.follow import Follower
         last = [None]
 
         def change(s, prev):
@@ -142,13 +142,31 @@ def _runner(ctx, opts, source, path: str, timeout: str):
                 click.echo(line)
                 last[0] = line
         # the rollout's culprits judge the scheduler's fit: by the rules of the cluster's minor
-        fit = placement_context(source, kube_version(opts, source), [])
+        if not versions:
+            versions.append(kube_version(opts, source))
+        fit = placement_context(source, versions[0], [source.daemonset(ns, name)])
         f = Follower(source, ns, name, env_of(ctx).clock, 600, timeout_s, change, fit=fit)
         final = f.run()
         for line in final_lines(final, f.timed_out, timeout_s):
             click.echo(line)
         return final.done
-    return Runner(Writer(source), source, path, lambda text: click.echo(text), follow=follow)
+    return Runner(Writer(source), source, path, lambda text: click.echo(text), follow=follow,
+                  after_step=_exit_after_hook())
+
+
+EXIT_AFTER = "KUBECTL_DS_MIGRATE_EXIT_AFTER"
+
+
+def _exit_after_hook():
+    """Fault injection, for the interruption tests: with KUBECTL_DS_MIGRATE_EXIT_AFTER=<step> the
+    process ends right after that step is journaled as done, as if killed there (no clean-up, no
+    message), with exit code 3 (ExitCode.KILLED_BY_TEST_HOOK), which nothing else returns."""
+    step = os.environ.get(EXIT_AFTER, "")
+
+    def after_step(done: str) -> None:
+        if step and done == step:
+            os._exit(ExitCode.KILLED_BY_TEST_HOOK)
+    return after_step
 
 
 @contextlib.contextmanager
@@ -175,22 +193,22 @@ def _journal_kept(path: str, rolling_back: bool = False):
 
 
 def _continue(ctx, opts, resume_path, rollback_path):
-    from kubectl_ds.migration_runner import load_state
+    from kubectl_ds.run.migration import Journal
     if resume_path and rollback_path:
         raise DsError("--resume and --rollback cannot be used together")
     path = resume_path or rollback_path
     if opts.snapshot:
         raise DsError("--resume and --rollback change the cluster: they cannot read a --snapshot")
-    state = load_state(path)
-    if resume_path and state.get("rolledBack"):
+    state = Journal.load(path)
+    if resume_path and state.rolled_back:
         raise DsError("this migration was rolled back; plan a new one")
     source = open_source(ctx, opts)
-    runner = _runner(ctx, opts, source, path, "0")
+    runner = _runner(ctx, opts, source, path, 0.0)
     if rollback_path:
         with _journal_kept(path, rolling_back=True):
             runner.rollback(state)
         return
     with _journal_kept(path):
         runner.run(state)
-    echo(ctx, f"migrated daemon set {state['namespace']}/{state['name']}: new selector "
-              f"{label_selector_string(state['newSelector'])}")
+    echo(f"migrated daemon set {state.namespace}/{state.name}: new selector "
+         f"{label_selector_string(state.new_selector)}")

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
-from typing import Optional
+from typing import Optional, TextIO
 
 import click
 
@@ -19,16 +18,17 @@ from kubectl_ds.commands.common import (
     open_source,
     placement_context,
 )
+from kubectl_ds.core.history import Revision
+from kubectl_ds.core.history import history as revision_history
 from kubectl_ds.core.objects import namespace
-from kubectl_ds.core.rollout import Revision, progress
-from kubectl_ds.core.rollout import history as revision_history
+from kubectl_ds.core.rollout import progress
 from kubectl_ds.core.selectors import label_selector_string
 from kubectl_ds.core.versions import KubeVersion
 from kubectl_ds.errors import DsError, ExitCode
-from kubectl_ds.follow import Follower, pods_on_nodes, rollout_events
-from kubectl_ds.options import global_options, pop_options
+from kubectl_ds.options import DURATION, global_options, pop_options
 from kubectl_ds.render import render
 from kubectl_ds.render.rollout import change_lines, final_lines, header, progress_line, revision_text, rollout_document
+from kubectl_ds.run.follow import Follower, pods_on_nodes, rollout_events
 
 EXAMPLES = """
 \b
@@ -61,17 +61,6 @@ class DefaultGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-def parse_duration(text: str) -> float:
-    """'90', '90s', '5m', '1h30m' -> seconds; 0 disables."""
-    text = (text or "0").strip()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    parts = re.findall(r"(\d+(?:\.\d+)?)(h|m|s)", text)
-    if not parts or "".join(a + b for a, b in parts) != text:
-        raise DsError(f"invalid duration {text!r} (use e.g. 30s, 10m, 1h)")
-    return sum(float(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
-
-
 @click.group(cls=DefaultGroup, epilog=EXAMPLES)
 def rollout():
     """Follow a DaemonSet rollout node by node, and say why it is stuck."""
@@ -80,15 +69,15 @@ def rollout():
 @rollout.command("status", epilog=EXAMPLES)
 @click.argument("ds_name", metavar="NAME")
 @click.option("--follow/--no-follow", "-w", default=True, help="Keep watching until done (default) or look once.")
-@click.option("--timeout", default="0", metavar="DURATION", help="Give up after this long (exit 1); 0: never.")
-@click.option("--progress-deadline", default="10m", metavar="DURATION",
+@click.option("--timeout", "timeout_s", type=DURATION, default="0", metavar="DURATION",
+              help="Give up after this long (exit 1); 0: never.")
+@click.option("--progress-deadline", "deadline_s", type=DURATION, default="10m", metavar="DURATION",
               help="No progress for this long = stuck (exit 1); 0: never. Default 10m.")
 @global_options
 @click.pass_context
-def status(ctx, ds_name, follow, timeout, progress_deadline, **kwargs):
+def status(ctx, ds_name, follow, timeout_s, deadline_s, **kwargs):
     """Follow a rollout (the default when NAME comes first)."""
     opts = pop_options(ctx, kwargs)
-    timeout_s, deadline_s = parse_duration(timeout), parse_duration(progress_deadline)
     source = open_source(ctx, opts)
     kv = kube_version(opts, source)
     if not follow or opts.snapshot:
@@ -99,12 +88,13 @@ def status(ctx, ds_name, follow, timeout, progress_deadline, **kwargs):
         result = progress(ds, pods, source.nodes(), source.revisions(ns, label_selector=sel),
                           rollout_events(source, ds), now_for(ctx, source), pods_on_nodes(source, ds, pods),
                           ctx=placement_context(source, kv, [ds]))
-        echo(ctx, render(result, opts.output, color(ctx), version=kv))
+        echo(render(result, opts.output, color(ctx), version=kv))
         if not result.done:
             ctx.exit(ExitCode.BAD_NEWS)
         return
     ds = find_daemonset(source, opts, ds_name)
-    printer = _LivePrinter(opts.output, env_of(ctx).use_color(), kv)
+    env = env_of(ctx)
+    printer = _LivePrinter(opts.output, env.is_tty(), kv, env.stdout)
     follower = Follower(source, namespace(ds), ds_name, env_of(ctx).clock, deadline_s, timeout_s,
                         printer.change, printer.note, fit=placement_context(source, kv, [ds]))
     final = follower.run()
@@ -117,24 +107,34 @@ class _LivePrinter:
     """TTY: a progress line redrawn in place plus one line per notable event; else plain lines;
     -o json: one JSON object per state change (JSON Lines)."""
 
-    def __init__(self, fmt: str, tty: bool, version: KubeVersion):
+    def __init__(self, fmt: str, tty: bool, version: KubeVersion, out: Optional[TextIO] = None):
         self.fmt, self.tty = fmt, tty and fmt in ("table", "wide")
         self.version = version
+        self.out = out   # None: the process's stdout (as click.echo finds it)
         self.started = False
         self.last_line: Optional[str] = None
 
+    def _echo(self, text: str) -> None:
+        click.echo(text, file=self.out)
+
+    def _redraw(self, text: str) -> None:
+        """On a terminal: clear the progress line, write `text` in its place (no newline)."""
+        out = self.out or sys.stdout
+        out.write("\r\x1b[K" + text)
+        out.flush()
+
     def _line(self, text: str) -> None:
         if self.tty:
-            sys.stdout.write("\r\x1b[K")
-        click.echo(text)
+            self._redraw("")
+        self._echo(text)
 
     def _doc(self, doc: dict) -> None:
         """-o json: JSON Lines; -o yaml: a stream of YAML documents."""
         if self.fmt == "json":
-            click.echo(json.dumps(doc, separators=(",", ":")))
+            self._echo(json.dumps(doc, separators=(",", ":")))
         else:
             from kubectl_ds.render.common import dump
-            click.echo("---\n" + dump(doc, "yaml"))
+            self._echo("---\n" + dump(doc, "yaml"))
 
     def change(self, s, prev) -> None:
         if self.fmt in ("json", "yaml"):
@@ -147,10 +147,9 @@ class _LivePrinter:
             self._line(line)
         line = progress_line(s)
         if self.tty:
-            sys.stdout.write("\r\x1b[K" + line)
-            sys.stdout.flush()
+            self._redraw(line)
         elif line != self.last_line:
-            click.echo(line)
+            self._echo(line)
         self.last_line = line
 
     def note(self, text: str) -> None:
@@ -163,9 +162,9 @@ class _LivePrinter:
             self._doc(dict(rollout_document(s), final=True, timedOut=timed_out, **self.version.to_dict()))
             return
         if self.tty:
-            sys.stdout.write("\n")
+            (self.out or sys.stdout).write("\n")
         for line in final_lines(s, timed_out, timeout):
-            click.echo(line)
+            self._echo(line)
 
 
 @rollout.command("history", epilog=EXAMPLES)
@@ -186,8 +185,8 @@ def history(ctx, ds_name, revision, **kwargs):
         if opts.output in ("json", "yaml"):
             doc = next(r for r in revs if r.number == revision)
             from kubectl_ds.render.common import dump
-            echo(ctx, dump({"revision": doc.number, "hash": doc.hash, "template": doc.template}, opts.output))
+            echo(dump({"revision": doc.number, "hash": doc.hash, "template": doc.template}, opts.output))
         else:
-            echo(ctx, revision_text(revs, revision))
+            echo(revision_text(revs, revision))
         return
-    echo(ctx, render(revs, opts.output, color(ctx), item_type=Revision))
+    echo(render(revs, opts.output, color(ctx), item_type=Revision))

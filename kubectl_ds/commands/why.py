@@ -15,12 +15,12 @@ from kubectl_ds.commands.common import (
 )
 from kubectl_ds.core.node_report import MISSING, PENDING, explain_node
 from kubectl_ds.core.objects import namespace
-from kubectl_ds.core.revisions import target_node
+from kubectl_ds.core.ownership import target_node
 from kubectl_ds.errors import DsError
-from kubectl_ds.options import global_options, pop_options
+from kubectl_ds.options import DUMP_COMMAND, global_options, pop_options
 from kubectl_ds.render import render
 
-EXAMPLES = """
+EXAMPLES = f"""
 \b
 Examples:
   # Every DaemonSet (all namespaces): does it run on worker-3, should it, and why not
@@ -29,7 +29,8 @@ Examples:
   # One DaemonSet, wherever it is (every namespace), as JSON
   kubectl ds why worker-3 -d log-agent -o json
 \b
-  # Offline, from a dump (kubectl get nodes,daemonsets,pods,controllerrevisions,events -A -o json)
+  # Offline, from a dump
+  {DUMP_COMMAND} > dump.json
   kubectl ds why worker-3 --snapshot dump.json
 """
 
@@ -64,7 +65,7 @@ def why(ctx, node_name, ds_name, **kwargs):
     events = _events_for(source, report)
     if events:
         report = explain_node(node, daemonsets, pods, events, revisions, now, context)
-    echo(ctx, render(report, opts.output, color(ctx), version=kv))
+    echo(render(report, opts.output, color(ctx), version=kv))
 
 
 def _named(source, opts, ds_name):

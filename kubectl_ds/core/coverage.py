@@ -14,18 +14,10 @@ from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 from kubectl_ds.core.eligibility import daemon_pod_spec, evaluate
 from kubectl_ds.core.objects import deleting, get_in, labels, name, namespace
-from kubectl_ds.core.podstate import not_ready_summary
-from kubectl_ds.core.revisions import (
-    HASH_LABEL,
-    allows_surge,
-    current_hash,
-    is_available,
-    is_pod_updated,
-    is_ready,
-    orphan_matcher,
-    pods_by_node,
-    template_generation,
-)
+from kubectl_ds.core.ownership import orphan_matcher, pods_by_node
+from kubectl_ds.core.podstate import is_available, is_ready, not_ready_summary
+from kubectl_ds.core.revisions import HASH_LABEL, current_hash, is_pod_updated, template_generation
+from kubectl_ds.core.strategy import allows_surge
 
 STATUS_FIELDS = ("desiredNumberScheduled", "currentNumberScheduled", "numberMisscheduled",
                  "numberReady", "numberAvailable", "updatedNumberScheduled", "numberUnavailable")
@@ -62,8 +54,8 @@ class Coverage:
             self.reported.get(k) is not None and self.reported.get(k) != v for k, v in self.computed.items())
 
 
-def diff(ds: Mapping, nodes: Iterable[Mapping], pods: Iterable[Mapping], revisions: Iterable[Mapping],
-         now: datetime, by_node: Optional[Mapping[str, List[Mapping]]] = None) -> Coverage:
+def compare(ds: Mapping, nodes: Iterable[Mapping], pods: Iterable[Mapping], revisions: Iterable[Mapping],
+            now: datetime, by_node: Optional[Mapping[str, List[Mapping]]] = None) -> Coverage:
     """Compare the nodes where `ds` should run with the nodes where its pods are.
 
     `by_node` is pods_by_node(ds, pods), for a caller that has it already.

@@ -3,7 +3,7 @@
 Mirrors NodeShouldRunDaemonPod and predicates in kubernetes v1.33
 pkg/controller/daemon/daemon_controller.go, with NewPod's simulated pod (the template spec plus
 the controller's daemon tolerations). Resources, host ports, pod affinity and node conditions
-are not part of this decision (they are the scheduler's; see podstate.py): the controller only
+are not part of this decision (they are the scheduler's; see fit.py): the controller only
 sees node conditions through the taints the node lifecycle controller derives from them.
 tolerationSeconds does not enter the decision either: a NoExecute taint tolerated for N seconds
 counts as tolerated, and the eviction after N seconds is the taint-eviction controller's.

@@ -29,10 +29,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from kubectl_ds.core.objects import condition, get_in, name, namespace, uid
+from kubectl_ds.core.objects import TERMINAL, get_in, name, namespace, uid
 from kubectl_ds.core.quantity import format_resource, parse_quantity
 from kubectl_ds.core.results import Reason
-from kubectl_ds.core.revisions import TERMINAL
 from kubectl_ds.core.versions import Rules
 
 Resources = Dict[str, Decimal]
@@ -45,6 +44,15 @@ def _pod_level_supported(resource: str) -> bool:
     return resource in ("cpu", "memory") or resource.startswith("hugepages-")
 
 
+def _dicts(value) -> List[Mapping]:
+    """The dicts of a list field (containers, ports, conditions...); anything else: none."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _map(value) -> Mapping:
+    return value if isinstance(value, dict) else {}
+
+
 @dataclass(frozen=True)
 class FitContext:
     """What a fit judgement needs besides the pod and the node: the rules of the minor in force,
@@ -55,6 +63,8 @@ class FitContext:
     dra_extended: Tuple[Tuple[str, str], ...] = ()      # (extended resource name, DeviceClass)
     runtime_overhead: Tuple[Tuple[str, Tuple[Tuple[str, str], ...]], ...] = ()  # (class, podFixed)
     not_evaluated: Tuple[str, ...] = ()                 # "cannot list deviceclasses: forbidden"
+    device_classes_read: bool = True     # False: DeviceClasses could not be read (forbidden...)
+    device_caveat: str = ""              # read, but maybe not all ("the dump has no deviceclasses")
 
     def device_class_for(self, resource: str) -> Optional[str]:
         return next((cls for res, cls in self.dra_extended if res == resource), None)
@@ -72,7 +82,7 @@ def context(rules: Rules, device_classes: Optional[Sequence[Mapping]] = None, de
     mapped: List[Tuple[str, str]] = []
     for dc in device_classes or ():
         cls = name(dc)
-        if not cls:
+        if not isinstance(cls, str) or not cls:
             continue
         # every DeviceClass maps its implicit name; spec.extendedResourceName maps one more
         mapped.append((f"deviceclass.resource.kubernetes.io/{cls}", cls))
@@ -81,11 +91,14 @@ def context(rules: Rules, device_classes: Optional[Sequence[Mapping]] = None, de
             mapped.append((explicit, cls))
     overhead: List[Tuple[str, Tuple[Tuple[str, str], ...]]] = []
     for rc in runtime_classes or ():
-        fixed = get_in(rc, "overhead", "podFixed")
-        if name(rc) and isinstance(fixed, dict):
+        fixed = _map(_map(rc.get("overhead")).get("podFixed"))
+        if isinstance(name(rc), str) and name(rc):   # a class without overhead adds nothing
             overhead.append((name(rc), tuple(sorted((str(k), str(v)) for k, v in fixed.items()))))
-    notes = tuple(n for n in (device_note, runtime_note) if n)
-    return FitContext(rules, tuple(mapped), tuple(overhead), notes)
+    # None with a note: could not be read; None without one: not asked for (none known)
+    unreadable = device_classes is None and bool(device_note)
+    notes = tuple(n for n in (device_note if unreadable else "", runtime_note) if n)
+    return FitContext(rules, tuple(mapped), tuple(overhead), notes, not unreadable,
+                      "" if unreadable else device_note)
 
 
 # --- a pod's request ------------------------------------------------------------------------
@@ -96,7 +109,7 @@ def pod_requests(pod: Mapping, rules: Rules, on_node: bool = False) -> Resources
     on_node: the pod is already on the node (the scheduler's NodeInfo), so an in-place resize in
     its status counts; a pod being placed is judged by its spec alone.
     """
-    spec = pod.get("spec") or {}
+    spec = _map(pod.get("spec"))
     if on_node and rules.max_of_sums:
         total = _max_of_sums(pod, spec, rules)
     else:
@@ -115,7 +128,7 @@ def _aggregate(spec: Mapping, request_of) -> Resources:
     total: Resources = {}
     sidecars: Resources = {}
     init_peak: Resources = {}
-    for c in spec.get("initContainers") or ():
+    for c in _dicts(spec.get("initContainers")):
         req = request_of(c, c.get("restartPolicy") == "Always")
         if c.get("restartPolicy") == "Always":
             _add(sidecars, req)
@@ -123,7 +136,7 @@ def _aggregate(spec: Mapping, request_of) -> Resources:
         else:
             for r, v in req.items():
                 init_peak[r] = max(init_peak.get(r, Decimal(0)), v + sidecars.get(r, Decimal(0)))
-    for c in spec.get("containers") or ():
+    for c in _dicts(spec.get("containers")):
         _add(total, request_of(c, True))
     for r, v in init_peak.items():
         total[r] = max(total.get(r, Decimal(0)), v)
@@ -132,10 +145,10 @@ def _aggregate(spec: Mapping, request_of) -> Resources:
 
 def container_requests(c: Mapping) -> Resources:
     """A container's spec requests; a limit without a request defaults it (API defaulting)."""
-    res = c.get("resources") or {}
-    merged = dict(res.get("limits") or {}) if isinstance(res, dict) else {}
-    merged.update((res.get("requests") or {}) if isinstance(res, dict) else {})
-    return _quantities(merged)
+    res = _map(c.get("resources"))
+    merged = dict(_quantities(res.get("limits")))
+    merged.update(_quantities(res.get("requests")))
+    return merged
 
 
 def _quantities(values) -> Resources:
@@ -150,16 +163,17 @@ def _quantities(values) -> Resources:
 
 def resize_infeasible(pod: Mapping) -> bool:
     """IsPodResizeInfeasible: the PodResizePending condition's reason is Infeasible."""
-    cond = condition(pod, "PodResizePending")
-    return cond is not None and cond.get("reason") == "Infeasible"
+    conditions = _dicts(_map(pod.get("status")).get("conditions"))
+    return any(c.get("type") == "PodResizePending" and c.get("reason") == "Infeasible" for c in conditions)
 
 
 def _status_requests(pod: Mapping) -> Dict[str, Mapping]:
     """Container statuses by name (app and init), for a resized pod's accounting."""
     out: Dict[str, Mapping] = {}
+    status = _map(pod.get("status"))
     for key in ("initContainerStatuses", "containerStatuses"):
-        for cs in get_in(pod, "status", key, default=()) or ():
-            if isinstance(cs, dict) and cs.get("name"):
+        for cs in _dicts(status.get(key)):
+            if isinstance(cs.get("name"), str):
                 out[cs["name"]] = cs
     return out
 
@@ -202,10 +216,11 @@ def _max_of_sums(pod: Mapping, spec: Mapping, rules: Rules) -> Resources:
             return _quantities(cs["resources"]["requests"])
         return allocated(c, restartable)
 
-    pod_alloc = get_in(pod, "status", "allocatedResources")
-    pod_actual = get_in(pod, "status", "resources", "requests")
+    status = _map(pod.get("status"))
+    pod_alloc = status.get("allocatedResources")
+    pod_actual = _map(status.get("resources")).get("requests")
     pod_level_status = isinstance(pod_alloc, dict) and isinstance(pod_actual, dict)
-    if rules.pod_level_resources and pod_level_status:
+    if rules.pod_level_status_resources and pod_level_status:
         alloc_sum, actual_sum = _quantities(pod_alloc), _quantities(pod_actual)
     else:
         alloc_sum, actual_sum = _aggregate(spec, allocated), _aggregate(spec, actuated)
@@ -213,9 +228,8 @@ def _max_of_sums(pod: Mapping, spec: Mapping, rules: Rules) -> Resources:
         total = _max_of(actual_sum, alloc_sum)
     else:
         total = _max_of(_aggregate(spec, lambda c, _r: container_requests(c)), alloc_sum, actual_sum)
-    if rules.pod_level_resources:
-        level = _pod_level_effective(pod, spec, rules, True)
-        _apply_pod_level(total, level)
+    if rules.pod_level_resources and _pod_level_spec(spec):   # IsPodLevelRequestsSet
+        _apply_pod_level(total, _pod_level_effective(pod, spec, rules, True))
     return total
 
 
@@ -224,20 +238,38 @@ def _pod_level_effective(pod: Mapping, spec: Mapping, rules: Rules, on_node: boo
     request); on a node from 1.36, max'ed with the pod's status.resources / allocatedResources
     (an Infeasible resize: those only).
     """
-    level = spec.get("resources") if isinstance(spec.get("resources"), dict) else {}
-    spec_level = {r: v for r, v in container_requests({"resources": level}).items() if _pod_level_supported(r)}
-    if not on_node or not rules.pod_level_status_resources:
+    spec_level = _pod_level_spec(spec)
+    if not on_node or not rules.pod_level_status_resources or not spec_level:
         return spec_level
-    status_res = get_in(pod, "status", "resources")
+    status = _map(pod.get("status"))
+    status_res = status.get("resources")
     if not isinstance(status_res, dict):
         return spec_level
     actual = _quantities(status_res.get("requests"))
-    allocated = _quantities(get_in(pod, "status", "allocatedResources"))
+    allocated = _quantities(status.get("allocatedResources"))
     merged = _max_of(actual, allocated) if resize_infeasible(pod) else _max_of(spec_level, actual, allocated)
     if rules.max_of_sums:
         return {r: v for r, v in merged.items() if _pod_level_supported(r)}
     # 1.36: only for the resources the spec's pod-level block names
     return {r: merged.get(r, Decimal(0)) for r in spec_level}
+
+
+def _pod_level_spec(spec: Mapping) -> Resources:
+    """spec.resources.requests of the supported resources, as API defaulting leaves them: with
+    pod-level limits, a missing cpu or memory request defaults to the containers' aggregate
+    request when they request it, and any supported resource still missing to its limit
+    (defaultPodRequests: a pod is defaulted at creation, a DaemonSet's template is not).
+    """
+    level = _map(spec.get("resources"))
+    requests = {r: v for r, v in _quantities(level.get("requests")).items() if _pod_level_supported(r)}
+    limits = {r: v for r, v in _quantities(level.get("limits")).items() if _pod_level_supported(r)}
+    if limits:
+        for r, v in _aggregate(spec, lambda c, _r: container_requests(c)).items():
+            if r in ("cpu", "memory"):
+                requests.setdefault(r, v)
+        for r, v in limits.items():
+            requests.setdefault(r, v)
+    return requests
 
 
 def _apply_pod_level(total: Resources, level: Resources) -> None:
@@ -270,11 +302,13 @@ def with_runtime_overhead(pod: Mapping, ctx: FitContext) -> Tuple[dict, Optional
     its RuntimeClass's overhead.podFixed. The pod with that overhead, and a note when the class
     could not be read.
     """
-    spec = pod.get("spec") or {}
+    spec = _map(pod.get("spec"))
     cls = spec.get("runtimeClassName")
-    if not cls or spec.get("overhead"):
+    if not isinstance(cls, str) or not cls or spec.get("overhead"):
         return dict(pod), None
     fixed = ctx.overhead_of(cls)
+    if fixed == {}:
+        return dict(pod), None
     if fixed is None:
         why = next((n for n in ctx.not_evaluated if "runtimeclasses" in n), f"RuntimeClass {cls} not found")
         return dict(pod), Reason("NotEvaluated", f"pod overhead of RuntimeClass {cls} not counted ({why})",
@@ -292,7 +326,9 @@ def live_others(pod: Mapping, others: Sequence[Mapping]) -> List[Mapping]:
 def resource_shortfalls(pod: Mapping, node: Mapping, others: Sequence[Mapping], ctx: FitContext) -> List[Reason]:
     """Requests that do not fit in allocatable minus the requests of the node's other pods."""
     rules = ctx.rules
-    alloc = get_in(node, "status", "allocatable", default={}) or {}
+    alloc = _map(node.get("status")).get("allocatable", {})
+    if not isinstance(alloc, dict):   # a malformed node: nothing to judge against
+        return []
     live = live_others(pod, others)
     used: Resources = {}
     for p in live:
@@ -306,26 +342,18 @@ def resource_shortfalls(pod: Mapping, node: Mapping, others: Sequence[Mapping], 
             have = parse_quantity(alloc.get(r, "0"))
         except ValueError:
             continue
+        caveat = ""
         if have <= 0 and r not in _STANDARD and not r.startswith("hugepages-") and rules.dra_extended_resources:
-            cls = ctx.device_class_for(r)
-            if cls is not None:
-                out.append(Reason("DynamicResourceAllocation",
-                                  f"{r} is not advertised by the node: DeviceClass {cls} maps it, so dynamic "
-                                  "resource allocation decides (not evaluated here)",
-                                  {"resource": r, "deviceClass": cls, "notEvaluated": True}))
-                continue
-            if any("deviceclasses" in n for n in ctx.not_evaluated):
-                why = next(n for n in ctx.not_evaluated if "deviceclasses" in n)
-                out.append(Reason("NotEvaluated", f"{r} is not advertised by the node and a DeviceClass may map "
-                                  f"it to dynamic resource allocation; not evaluated ({why})",
-                                  {"resource": r, "notEvaluated": True}))
+            delegated, caveat = _dra_extended(r, ctx)
+            if delegated is not None:
+                out.append(delegated)
                 continue
         free = have - used.get(r, Decimal(0))
         if v > free:
             out.append(Reason("InsufficientResource",
                               f"Insufficient {r}: requests {format_resource(r, v)}, node has "
                               f"{format_resource(r, max(free, Decimal(0)))} free of "
-                              f"{format_resource(r, have)} allocatable ({len(live)} other pods)",
+                              f"{format_resource(r, have)} allocatable ({len(live)} other pods){caveat}",
                               {"resource": r, "requested": format_resource(r, v),
                                "free": format_resource(r, max(free, Decimal(0))),
                                "allocatable": format_resource(r, have)}))
@@ -340,10 +368,31 @@ def resource_shortfalls(pod: Mapping, node: Mapping, others: Sequence[Mapping], 
     return out
 
 
+def _dra_extended(r: str, ctx: FitContext) -> Tuple[Optional[Reason], str]:
+    """1.36+: an extended resource the node does not advertise. A DeviceClass that maps it hands
+    it to dynamic resource allocation (a Reason, not evaluated); DeviceClasses that could not be
+    read leave it NotEvaluated; a dump without them keeps the verdict, with a caveat.
+    """
+    cls = ctx.device_class_for(r)
+    if cls is not None:
+        return Reason("DynamicResourceAllocation",
+                      f"{r} is not advertised by the node: DeviceClass {cls} maps it, so dynamic "
+                      "resource allocation decides (not evaluated here)",
+                      {"resource": r, "deviceClass": cls, "notEvaluated": True}), ""
+    if not ctx.device_classes_read:
+        why = next((n for n in ctx.not_evaluated if "deviceclasses" in n), "deviceclasses not read")
+        return Reason("NotEvaluated", f"{r} is not advertised by the node and a DeviceClass may map "
+                      f"it to dynamic resource allocation; not evaluated ({why})",
+                      {"resource": r, "notEvaluated": True}), ""
+    if ctx.device_caveat:
+        return None, (f"; unless a DeviceClass maps {r}, in which case dynamic resource allocation "
+                      f"decides ({ctx.device_caveat})")
+    return None, ""
+
+
 def pod_level_note(pod: Mapping, rules: Rules) -> Optional[Reason]:
     """A pod-level spec.resources that the rules of this minor ignore (1.33: the gate is off)."""
-    level = get_in(pod, "spec", "resources", "requests")
-    if rules.pod_level_resources or not isinstance(level, dict) or not level:
+    if rules.pod_level_resources or not _pod_level_spec(_map(pod.get("spec"))):
         return None
     return Reason("PodLevelResourcesIgnored",
                   f"spec.resources (pod-level) is ignored by the scheduler of v{rules.label}: the "
@@ -358,15 +407,15 @@ def host_ports(pod: Mapping, rules: Rules) -> List[Tuple[str, str, int]]:
     (restartable init containers) from 1.33.6; regular init containers never.
     """
     out = []
-    spec = pod.get("spec") or {}
-    containers = list(spec.get("containers") or ())
+    spec = _map(pod.get("spec"))
+    containers = _dicts(spec.get("containers"))
     if rules.sidecar_host_ports:
-        containers = [c for c in spec.get("initContainers") or () if c.get("restartPolicy") == "Always"] + containers
+        containers = [c for c in _dicts(spec.get("initContainers")) if c.get("restartPolicy") == "Always"] + containers
     for c in containers:
-        for port in c.get("ports") or ():
+        for port in _dicts(c.get("ports")):
             hp = port.get("hostPort") or (port.get("containerPort") if spec.get("hostNetwork") else 0)
-            if hp:
-                out.append((port.get("hostIP") or "0.0.0.0", port.get("protocol") or "TCP", int(hp)))
+            if isinstance(hp, int) and not isinstance(hp, bool) and hp > 0:   # upstream skips <= 0
+                out.append((str(port.get("hostIP") or "0.0.0.0"), str(port.get("protocol") or "TCP"), hp))
     return out
 
 
@@ -394,11 +443,10 @@ def required_features(pod: Mapping, rules: Rules) -> List[str]:
     """
     if not rules.declared_features:
         return []
-    spec = pod.get("spec") or {}
+    spec = _map(pod.get("spec"))
     out = []
-    for c in list(spec.get("initContainers") or ()) + list(spec.get("containers") or ()):
-        rules_of = c.get("restartPolicyRules") if isinstance(c, dict) else None
-        if any(isinstance(r, dict) and r.get("action") == "RestartAllContainers" for r in rules_of or ()):
+    for c in _dicts(spec.get("initContainers")) + _dicts(spec.get("containers")):
+        if any(r.get("action") == "RestartAllContainers" for r in _dicts(c.get("restartPolicyRules"))):
             out.append("RestartAllContainersOnContainerExits")
             break
     if spec.get("hostNetwork") is True and spec.get("hostUsers") is False:
@@ -411,7 +459,8 @@ def missing_features(pod: Mapping, node: Mapping, rules: Rules) -> List[Reason]:
     need = required_features(pod, rules)
     if not need:
         return []
-    declared = get_in(node, "status", "declaredFeatures", default=()) or ()
+    declared = _map(node.get("status")).get("declaredFeatures")
+    declared = [f for f in declared if isinstance(f, str)] if isinstance(declared, list) else []
     missing = [f for f in need if f not in declared]
     if not missing:
         return []

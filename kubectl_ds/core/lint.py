@@ -5,9 +5,9 @@ nodes (None when linting manifests alone) and returns Hits: a one-line message, 
 fields to add, when it is a field), structured detail. lint() runs the catalogue, applies the
 per-object suppression annotation and orders the findings. Placement questions go through
 eligibility.evaluate (the controller's NodeShouldRunDaemonPod) and taints.py, so lint can never
-disagree with `why` and `diff` about where a DaemonSet runs. Rollout arithmetic mirrors
-kubernetes v1.33 pkg/controller/daemon/util (UnavailableCount: percentages of
-desiredNumberScheduled rounded up; both 0 means 1, as updatedDesiredNodeCounts decides).
+disagree with `why` and `diff` about where a DaemonSet runs. Rollout arithmetic is strategy.py's,
+the same as `rollout`'s: kubernetes v1.33 pkg/controller/daemon/util (UnavailableCount: percentages
+of desiredNumberScheduled rounded up; both 0 means 1, as updatedDesiredNodeCounts decides).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from kubectl_ds.core.eligibility import evaluate
 from kubectl_ds.core.fit import host_ports
 from kubectl_ds.core.objects import annotations as annotations_of  # `annotations` is the __future__ name
 from kubectl_ds.core.objects import get_in, labels, name, namespace
-from kubectl_ds.core.revisions import allows_surge
+from kubectl_ds.core.strategy import allows_surge, budgets
 from kubectl_ds.core.versions import Rules
 
 ERROR, WARNING, INFO = "error", "warning", "info"
@@ -328,9 +328,10 @@ _EXAMPLE_REQUESTS = {"cpu": "50m", "memory": "64Mi"}
 def no_requests(ds: Mapping, nodes: Optional[Sequence[Mapping]], rules: Rules) -> List[Hit]:
     hits = []
     # from 1.34 a pod-level spec.resources request (or limit) stands for the containers' sum
-    level = _pod_spec(ds).get("resources") or {}
-    pod_level = set(level.get("requests") or {}) | set(level.get("limits") or {}) if rules.pod_level_resources \
-        else set()
+    level = _pod_spec(ds).get("resources")
+    level = level if isinstance(level, dict) else {}
+    pod_level = {r for key in ("requests", "limits") if isinstance(level.get(key), dict) for r in level[key]} \
+        if rules.pod_level_resources else set()
     for fld, i, c in _long_running(_pod_spec(ds)):
         res = c.get("resources") or {}
         have = set(res.get("requests") or {}) | set(res.get("limits") or {}) | pod_level  # a limit defaults the request
@@ -366,19 +367,6 @@ def no_memory_limit(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit
 
 # --- rollout --------------------------------------------------------------------------------
 
-def scaled(value, total: int) -> int:
-    """intstr.GetScaledValueFromIntOrPercent(value, total, roundUp=true); ValueError if malformed."""
-    if isinstance(value, bool):
-        raise ValueError(f"invalid value {value!r}")
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    if not text.endswith("%"):
-        raise ValueError(f"invalid value {value!r}")
-    pct = int(text[:-1])
-    return -(-pct * total // 100)
-
-
 @check("DS006", "MaxUnavailableTooHigh", WARNING,
        "a rollout may take the agent off more than a quarter of its nodes at once (error: all of them)",
        needs_cluster=True)
@@ -391,12 +379,9 @@ def max_unavailable_too_high(ds: Mapping, nodes: Optional[Sequence[Mapping]]) ->
     desired = sum(1 for n in nodes if evaluate(n, ds).should_run)
     raw = get_in(strategy, "rollingUpdate", "maxUnavailable", default=1)
     try:
-        unavailable = scaled(raw, desired)
-        surge = scaled(get_in(strategy, "rollingUpdate", "maxSurge", default=0), desired)
+        unavailable, _ = budgets(ds, desired, strict=True)   # both zero: updatedDesiredNodeCounts' fallback, 1
     except ValueError:
         return []  # the apiserver refuses it; nothing to weigh
-    if desired > 0 and unavailable == 0 and surge == 0:
-        unavailable = 1  # updatedDesiredNodeCounts' fallback
     at_once = min(unavailable, desired)
     if desired <= 1 or at_once <= 1 or at_once <= desired * MAX_UNAVAILABLE_SHARE:
         return []
@@ -419,8 +404,8 @@ def surge_with_host_port(ds: Mapping, nodes: Optional[Sequence[Mapping]], rules:
         return []
     surge = get_in(ds, "spec", "updateStrategy", "rollingUpdate", "maxSurge")
     listed = ", ".join(sorted({f"{port}/{proto}" for _, proto, port in ports}))
-    implicit = _pod_spec(ds).get("hostNetwork") and any(
-        not p.get("hostPort") for _, _, c in _containers(_pod_spec(ds)) for p in c.get("ports") or ())
+    # ports claimed only because of hostNetwork (the containers' and sidecars' the scheduler counts)
+    implicit = len(ports) > len(host_ports({"spec": dict(_pod_spec(ds), hostNetwork=False)}, rules))
     how = " (with hostNetwork every container port is a host port)" if implicit else ""
     return [Hit(f"maxSurge {surge} with host port {listed}{how}: the new pod cannot be scheduled next to the old "
                 "one (the port is taken) and the old one is removed only once the new one is available, so "

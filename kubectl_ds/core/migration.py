@@ -1,7 +1,7 @@
 """Planning a selector migration: orphan the DaemonSet's pods, re-create it, let it adopt them.
 
 Pure: computes the new DaemonSet, the labels every pod needs so the new selector matches it,
-the preflight refusals, the coverage change and the steps; migration/runner.py executes them.
+the preflight refusals, the coverage change and the steps; kubectl_ds/run/migration.py executes them.
 Rules it relies on (kubernetes v1.33; docs/semantics.md §5): ClaimPods adopts an
 orphan whose labels match the selector; the garbage collector, on a delete with
 propagationPolicy=Orphan, strips the DaemonSet's ownerReference from pods and
@@ -21,20 +21,14 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 from kubectl_ds.core import selectors as sel
 from kubectl_ds.core.eligibility import evaluate
 from kubectl_ds.core.objects import get_in, labels, name, namespace, uid
-from kubectl_ds.core.revisions import (
-    GENERATION_LABEL,
-    TEMPLATE_GENERATION_ANNOTATION,
-    is_daemon_pod,
-    target_node,
-    template_generation,
-)
-from kubectl_ds.core.rollout import budgets
+from kubectl_ds.core.ownership import is_daemon_pod, target_node
+from kubectl_ds.core.revisions import GENERATION_LABEL, TEMPLATE_GENERATION_ANNOTATION, template_generation
+from kubectl_ds.core.strategy import budgets
 
 STEPS = ("backup", "relabel-pods", "relabel-revisions", "orphan-delete", "wait-orphaned", "create",
          "verify-adoption", "release-rollout", "rollout")
 _SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "selfLink",
                   "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences", "finalizers")
-CONTROLLER_KINDS = ("DaemonSet", "ReplicaSet", "StatefulSet", "Job", "ReplicationController", "Deployment")
 
 
 @dataclass(frozen=True)

@@ -8,18 +8,12 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from kubectl_ds.core import podstate
 from kubectl_ds.core.eligibility import evaluate
+from kubectl_ds.core.events import event_time, is_recent, of_daemonset
 from kubectl_ds.core.fit import FitContext
 from kubectl_ds.core.objects import deleting, get_in, name, namespace
+from kubectl_ds.core.ownership import is_daemon_pod, is_orphan_candidate, pod_order, target_node
 from kubectl_ds.core.results import PodState, Reason, Verdict
-from kubectl_ds.core.revisions import (
-    current_hash,
-    is_daemon_pod,
-    is_orphan_candidate,
-    is_pod_updated,
-    pod_order,
-    target_node,
-    template_generation,
-)
+from kubectl_ds.core.revisions import current_hash, is_pod_updated, template_generation
 
 # what the DaemonSet's pod on this node amounts to, one word each
 RUNNING, UNHEALTHY, PENDING, OUTDATED = "Running", "Unhealthy", "Pending", "Outdated"
@@ -102,10 +96,10 @@ def _missing_hints(ds: Mapping, events: Sequence[Mapping], now: datetime) -> Lis
         return [Reason("DaemonSetDeleting", "the DaemonSet is being deleted: its controller creates no pods")]
     seen: Dict[Tuple[str, str], float] = {}
     for ev in events:
-        if ev.get("type") != "Warning" or not podstate.of_daemonset(ev, ds):
+        if ev.get("type") != "Warning" or not of_daemonset(ev, ds):
             continue
-        at = podstate.event_time(ev)
-        if at is not None and not podstate.is_recent(at, now):
+        at = event_time(ev)
+        if at is not None and not is_recent(at, now):
             continue
         key = (ev.get("reason") or "Warning", ev.get("message") or ev.get("note") or "")
         stamp = at.timestamp() if at is not None else float("-inf")   # undated: oldest

@@ -1,10 +1,16 @@
-"""Total accessors on API-shaped dicts (absent fields are the normal case in API JSON).
+"""Total accessors on API-shaped dicts (absent fields are the normal case in API JSON), the API's
+timestamps (parse_time) and the terminal pod phases.
 
 No `from __future__ import annotations` here: it would share a name with `annotations()` below.
 """
 
+import re
 from collections.abc import Mapping as _AbcMapping
+from datetime import datetime
 from typing import Any, Mapping, Optional
+
+TERMINAL = ("Failed", "Succeeded")   # pod phases a pod does not leave
+_RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|z|[+-]\d\d:?\d\d)$")
 
 
 def get_in(obj: Any, *path: str, default: Any = None) -> Any:
@@ -73,3 +79,18 @@ def condition(obj: Mapping, ctype: str) -> Optional[Mapping]:
         if cond.get("type") == ctype:
             return cond
     return None
+
+
+def parse_time(text: str) -> Optional[datetime]:
+    """An RFC 3339 timestamp as an aware datetime (fractions dropped); None if unparsable (or not text)."""
+    if not isinstance(text, str):
+        return None
+    m = _RFC3339.match(text)
+    if not m:
+        return None
+    base, zone = m.group(1), m.group(2)
+    zone = "+0000" if zone in ("Z", "z") else zone.replace(":", "")
+    try:
+        return datetime.strptime(base + zone, "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return None

@@ -1,4 +1,4 @@
-"""Small immutable results; they know nothing of output formats (render.py does)."""
+"""Small immutable results; they know nothing of output formats (kubectl_ds/render/ does)."""
 
 from __future__ import annotations
 

@@ -3,31 +3,25 @@
 kubectl's own verdict is reproduced first (kubectl v0.33 polymorphichelpers
 DaemonSetStatusViewer.Status, on the DaemonSet's status), then checked against the pods
 themselves, node by node (the controller's rollingUpdate in pkg/controller/daemon/update.go
-decides *how many* nodes move at a time, never which: its node choice walks a Go map).
+decides *how many* nodes move at a time, never which: its node choice walks a Go map). The
+budgets are strategy.py's; `rollout history` is history.py.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from kubectl_ds.core import podstate
-from kubectl_ds.core.coverage import diff as coverage
+from kubectl_ds.core import coverage, podstate
+from kubectl_ds.core.events import failed_create
 from kubectl_ds.core.fit import FitContext
 from kubectl_ds.core.objects import condition, deleting, get_in, labels, name, namespace
+from kubectl_ds.core.ownership import pods_by_node
+from kubectl_ds.core.podstate import is_available
 from kubectl_ds.core.results import Reason
-from kubectl_ds.core.revisions import (
-    GENERATION_LABEL,
-    HASH_LABEL,
-    allows_surge,
-    current_hash,
-    is_available,
-    owned_revisions,
-    pods_by_node,
-    template_generation,
-)
+from kubectl_ds.core.revisions import GENERATION_LABEL, HASH_LABEL, current_hash, owned_revisions, template_generation
+from kubectl_ds.core.strategy import allows_surge, budgets, strategy_type
 
 UPDATED, UPDATING, OUTDATED, MISSING = "Updated", "Updating", "Outdated", "Missing"
 DONE, PROGRESSING, STUCK, WAITING = "Done", "Progressing", "Stuck", "Waiting"
@@ -83,7 +77,7 @@ class RolloutStatus:
 def kubectl_status(ds: Mapping) -> Tuple[str, bool]:
     """Kubectl rollout status's message and done flag, from the DaemonSet's status alone."""
     nm = name(ds)
-    if _strategy(ds) != "RollingUpdate":
+    if strategy_type(ds) != "RollingUpdate":
         return "rollout status is only available for RollingUpdate strategy type", True
     st = ds.get("status") or {}
     if int(get_in(ds, "metadata", "generation", default=0) or 0) > int(st.get("observedGeneration") or 0):
@@ -98,30 +92,6 @@ def kubectl_status(ds: Mapping) -> Tuple[str, bool]:
     return f'daemon set "{nm}" successfully rolled out', True
 
 
-def _strategy(ds: Mapping) -> str:
-    return get_in(ds, "spec", "updateStrategy", "type", default="RollingUpdate")
-
-
-def scaled(value, total: int) -> int:
-    """intstr.GetScaledValueFromIntOrPercent(value, total, roundUp=true)."""
-    if isinstance(value, str) and value.endswith("%"):
-        return int(math.ceil(int(value[:-1]) * total / 100.0))
-    return int(value or 0)
-
-
-def budgets(ds: Mapping, desired: int) -> Tuple[int, int]:
-    """(maxUnavailable, maxSurge) as the controller resolves them (update.go updatedDesiredNodeCounts)."""
-    if _strategy(ds) != "RollingUpdate":
-        return 0, 0
-    ru = get_in(ds, "spec", "updateStrategy", "rollingUpdate")
-    # without a rollingUpdate block UnavailableCount and SurgeCount give 0; the fallback still applies
-    max_unavailable = scaled(ru.get("maxUnavailable", 1), desired) if ru is not None else 0
-    max_surge = scaled(ru.get("maxSurge", 0), desired) if ru is not None else 0
-    if desired > 0 and max_unavailable == 0 and max_surge == 0:
-        max_unavailable = 1
-    return max_unavailable, max_surge
-
-
 def progress(ds: Mapping, pods: Sequence[Mapping], nodes: Sequence[Mapping], revisions: Sequence[Mapping],
              events: Sequence[Mapping], now: datetime,
              node_pods: Optional[Mapping[str, Sequence[Mapping]]] = None, *, ctx: FitContext) -> RolloutStatus:
@@ -134,7 +104,7 @@ def progress(ds: Mapping, pods: Sequence[Mapping], nodes: Sequence[Mapping], rev
     rules of the Kubernetes minor in force, for the scheduler's fit.
     """
     by_node = pods_by_node(ds, pods)
-    cov = coverage(ds, nodes, pods, revisions, now, by_node)
+    cov = coverage.compare(ds, nodes, pods, revisions, now, by_node)
     cur = current_hash(ds, revisions)
     tgen = template_generation(ds)
     mrs = int(get_in(ds, "spec", "minReadySeconds", default=0) or 0)
@@ -156,7 +126,7 @@ def progress(ds: Mapping, pods: Sequence[Mapping], nodes: Sequence[Mapping], rev
         rows.append(row)
         culprits += problems
     max_unavailable, max_surge = budgets(ds, len(desired))
-    held = [] if surge or _strategy(ds) != "RollingUpdate" else [
+    held = [] if surge or strategy_type(ds) != "RollingUpdate" else [
         h for h in (_held(n, by_node[n], mrs, now) for n in sorted(by_node) if n not in desired and n in node_by_name)
         if h is not None]
     unavailable = sum(1 for r in rows if not r.available) + len(held)
@@ -168,7 +138,7 @@ def progress(ds: Mapping, pods: Sequence[Mapping], nodes: Sequence[Mapping], rev
         warnings.append(f"{len(trap)} pod(s) carry the current pod-template-generation but an old revision: "
                         "the controller counts them as updated and will never replace them")
     culprits += _failed_create(ds, rows, events, now)
-    stranded = [] if _strategy(ds) != "RollingUpdate" or not cur else sorted(
+    stranded = [] if strategy_type(ds) != "RollingUpdate" or not cur else sorted(
         n for n in by_node if n not in desired and n in node_by_name
         and any(labels(p).get(HASH_LABEL) != cur for p in by_node[n] if not deleting(p)))
     if stranded:
@@ -180,7 +150,7 @@ def progress(ds: Mapping, pods: Sequence[Mapping], nodes: Sequence[Mapping], rev
     if cov.status_stale and cov.generation_observed:
         warnings.append("the DaemonSet's status disagrees with its pods (stale status)")
     message, kdone = kubectl_status(ds)
-    strategy = _strategy(ds)
+    strategy = strategy_type(ds)
     all_updated = all(r.state == UPDATED for r in rows)
     observed = cov.generation_observed
     if observed and all_updated and (kdone or strategy != "RollingUpdate"):
@@ -254,7 +224,7 @@ def _failed_create(ds: Mapping, rows: Sequence[NodeProgress], events: Sequence[M
     a PodSecurity rejection): the pod was never created, so no pod event can say why.
     """
     missing = [r.node for r in rows if r.state == MISSING and not r.pod]
-    message = podstate.failed_create(ds, events, now) if missing else None
+    message = failed_create(ds, events, now) if missing else None
     if message is None:
         return []
     return [Reason("FailedCreate", f"{len(missing)} node(s) have no pod ({', '.join(missing[:5])}"
@@ -324,103 +294,6 @@ def judge(status: RolloutStatus, since_progress: float, deadline: float) -> Roll
     if state != DONE and deadline and since_progress >= deadline:
         state = STUCK
     return replace(status, state=state, since_progress=since_progress)
-
-
-# --- history --------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Revision:
-    number: int
-    hash: str
-    name: str
-    change_cause: str
-    changes: Tuple[str, ...]
-    current: bool
-    template: Mapping = field(default_factory=dict)
-    compared_to: Optional[int] = None   # the revision `changes` are against (None: the earliest kept)
-
-
-def history(ds: Mapping, revisions: Sequence[Mapping]) -> Tuple[Revision, ...]:
-    """The DaemonSet's ControllerRevisions as kubectl numbers them, with what changed in each."""
-    from kubectl_ds.core.selectors import match_label_selector
-    owned = [r for r in owned_revisions(ds, revisions)
-             if match_label_selector(get_in(ds, "spec", "selector"), labels(r))]
-    out, prev = [], None
-    cur = current_hash(ds, revisions)
-    prev_number = None
-    for cr in owned:
-        tmpl = template_of(cr)
-        number = int(cr.get("revision") or 0)
-        if prev is not None:
-            changes = tuple(template_changes(prev, tmpl))
-        elif number == 1:
-            changes = ("initial revision",)
-        else:
-            # numbers only grow (a rollback renumbers the revision it reuses): 1 is gone, pruned
-            # by revisionHistoryLimit or reused, so what this one changed is not known
-            changes = ("earliest revision kept",)
-        out.append(Revision(number=number, hash=labels(cr).get(HASH_LABEL, ""), name=name(cr),
-                            change_cause=get_in(cr, "metadata", "annotations", "kubernetes.io/change-cause",
-                                                default="") or "",
-                            changes=changes, current=labels(cr).get(HASH_LABEL) == cur, template=tmpl,
-                            compared_to=prev_number))
-        prev, prev_number = tmpl, number
-    return tuple(out)
-
-
-def template_of(cr: Mapping) -> dict:
-    tmpl = dict(get_in(cr, "data", "spec", "template", default={}))
-    tmpl.pop("$patch", None)
-    return tmpl
-
-
-def template_changes(old: Mapping, new: Mapping) -> List[str]:
-    """A readable summary of what differs between two pod templates."""
-    out: List[str] = []
-    oc = {c.get("name"): c for c in get_in(old, "spec", "containers", default=())}
-    nc = {c.get("name"): c for c in get_in(new, "spec", "containers", default=())}
-    for cname in sorted(set(oc) | set(nc)):
-        a, b = oc.get(cname), nc.get(cname)
-        if b is None:
-            out.append(f"container {cname} removed")
-            continue
-        if a is None:
-            out.append(f"container {cname} added ({b.get('image')})")
-            continue
-        if a.get("image") != b.get("image"):
-            out.append(f"image {cname}: {a.get('image')} -> {b.get('image')}")
-        for fld, label in (("env", "env"), ("resources", "resources"), ("args", "args"), ("command", "command"),
-                           ("ports", "ports"), ("volumeMounts", "volume mounts"), ("livenessProbe", "liveness probe"),
-                           ("readinessProbe", "readiness probe"), ("securityContext", "security context")):
-            if a.get(fld) != b.get(fld):
-                out.append(f"{label} of {cname} changed" + _env_detail(a, b, fld))
-    spec_a, spec_b = old.get("spec") or {}, new.get("spec") or {}
-    for fld in ("tolerations", "nodeSelector", "affinity", "volumes", "hostNetwork", "priorityClassName",
-                "serviceAccountName", "initContainers"):
-        if spec_a.get(fld) != spec_b.get(fld):
-            out.append(f"{fld} changed")
-    known = {"containers", "tolerations", "nodeSelector", "affinity", "volumes", "hostNetwork", "priorityClassName",
-             "serviceAccountName", "initContainers"}
-    other = sorted(k for k in set(spec_a) | set(spec_b) if k not in known and spec_a.get(k) != spec_b.get(k))
-    if other:
-        out.append(f"other pod spec fields changed: {', '.join(other)}")
-    ma, mb = old.get("metadata") or {}, new.get("metadata") or {}
-    if ma.get("labels") != mb.get("labels"):
-        out.append("template labels changed")
-    if ma.get("annotations") != mb.get("annotations"):
-        keys = sorted(k for k in set(ma.get("annotations") or {}) | set(mb.get("annotations") or {})
-                      if (ma.get("annotations") or {}).get(k) != (mb.get("annotations") or {}).get(k))
-        out.append(f"template annotations changed: {', '.join(keys)}")
-    return out or ["no template change (a rollback to an identical template re-uses the revision)"]
-
-
-def _env_detail(a: Mapping, b: Mapping, fld: str) -> str:
-    if fld != "env":
-        return ""
-    ea = {e.get("name"): e for e in a.get("env") or ()}
-    eb = {e.get("name"): e for e in b.get("env") or ()}
-    changed = sorted(k for k in set(ea) | set(eb) if ea.get(k) != eb.get(k))
-    return f" ({', '.join(changed)})" if changed else ""
 
 
 def node_counts(rows: Sequence[NodeProgress]) -> Dict[str, int]:

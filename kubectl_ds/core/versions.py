@@ -167,7 +167,8 @@ def resolve(reported: Optional[str], source: str) -> Tuple[KubeVersion, Optional
                 f"Kubernetes {reported} ({_SAID.get(source, source)}) is outside the supported "
                 f"v1.{OLDEST}-v1.{NEWEST}: applying the rules of v1.{near}")
     m = _VERSION.match(reported)
-    patch = int(m.group(3)) if m and m.group(3) is not None else None
+    # a kubelet's patch says nothing of the control plane's (kubelets lag it): newest patch then
+    patch = int(m.group(3)) if m and m.group(3) is not None and source != KUBELETS else None
     return KubeVersion(minor, source, reported, patch), None
 
 
@@ -175,12 +176,17 @@ def newest_kubelet(nodes) -> Optional[str]:
     """The newest status.nodeInfo.kubeletVersion among the nodes (a dump's fallback: kubelets may
     lag the control plane by up to three minors, never lead it).
     """
-    best: Optional[Tuple[Tuple[int, int], str]] = None
+    best: Optional[Tuple[Tuple[int, int, int], str]] = None
     for node in nodes:
         status = node.get("status") if isinstance(node, dict) else None
         info = status.get("nodeInfo") if isinstance(status, dict) else None
         text = info.get("kubeletVersion") if isinstance(info, dict) else None
-        parsed = parse_minor(text)
-        if parsed is not None and isinstance(text, str) and (best is None or parsed > best[0]):
-            best = (parsed, text)
+        if not isinstance(text, str):
+            continue
+        m = _VERSION.match(text)
+        if m is None:
+            continue
+        key = (int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
+        if best is None or key > best[0]:
+            best = (key, text)
     return best[1] if best else None

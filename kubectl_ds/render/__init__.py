@@ -50,8 +50,9 @@ def render(result, fmt: str, color: bool = False, item_type: Optional[type] = No
 
 def _register_builtins() -> None:
     from kubectl_ds.core.coverage import Coverage
+    from kubectl_ds.core.history import Revision
     from kubectl_ds.core.node_report import NodeReport
-    from kubectl_ds.core.rollout import Revision, RolloutStatus
+    from kubectl_ds.core.rollout import RolloutStatus
     from kubectl_ds.render import diff, rollout, why
     register(RolloutStatus, rollout.rollout_document, rollout.rollout_text, INLINE)
     register((list, Revision), rollout.history_document, rollout.history_text)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import difflib
 from typing import List, Optional, Sequence
 
-from kubectl_ds.core.rollout import UPDATED, Revision, RolloutStatus, node_counts
+from kubectl_ds.core.history import Revision
+from kubectl_ds.core.rollout import UPDATED, RolloutStatus, node_counts
 from kubectl_ds.render.common import dump, paint, table
 
 

@@ -75,6 +75,8 @@ class LiveSource:
         """A cluster-scoped list of a kind that a cluster may not serve or may not let us read
         (DeviceClasses, RuntimeClasses): (items, "") or (None, why it could not be read)."""
         doc, why = self._optional_get(path, what)
+        if doc is None and why.startswith("this cluster does not serve"):
+            return [], ""   # the API is not served: there are none
         if doc is None:
             return None, why
         items = doc.get("items") if isinstance(doc, dict) else None

@@ -1,6 +1,6 @@
-"""Offline source: the JSON (or YAML) List printed by
-`kubectl get nodes,daemonsets,pods,controllerrevisions,events,leases,deployments,statefulsets -A -o json`
-(events, leases, deployments and statefulsets are optional; leases only date the dump)."""
+"""Offline source: the JSON (or YAML) List printed by options.DUMP_COMMAND
+(`kubectl get nodes,daemonsets,pods,controllerrevisions,events,leases,deployments,statefulsets -A -o json`;
+events, leases, deployments and statefulsets are optional; leases only date the dump)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import json
 from datetime import datetime, timezone
 from typing import Dict, List, Optional, Tuple
 
-from kubectl_ds.core.objects import name, namespace
-from kubectl_ds.core.revisions import parse_time
+from kubectl_ds.core.objects import name, namespace, parse_time
 from kubectl_ds.core.versions import newest_kubelet, parse_minor
 from kubectl_ds.errors import DsError, NotFound
+from kubectl_ds.options import DUMP_COMMAND
 from kubectl_ds.source.selectors import field_filter, label_filter
 
 KINDS = {"Node": "nodes", "DaemonSet": "daemonsets", "Pod": "pods",
@@ -27,6 +27,7 @@ class SnapshotSource:
     def __init__(self, items: List[dict], origin: str = "<memory>", stamp: Optional[str] = None):
         self.origin = origin
         self.stamp = stamp   # the dump's own record of the server's version, if it has one
+        self.stamp_note = ""  # why a stamp that is there could not be read
         self._as_of: Dict[str, Optional[datetime]] = {}   # by upper bound
         self.by_kind: Dict[str, List[dict]] = {k: [] for k in KINDS.values()}
         for i, item in enumerate(items):
@@ -45,9 +46,11 @@ class SnapshotSource:
             raise DsError(f"cannot read snapshot {path}: {err.strerror}") from None
         doc = _parse(raw, path)
         if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
-            raise DsError(f"malformed snapshot {path}: expected a List with items "
-                          "(kubectl get nodes,daemonsets,pods,controllerrevisions -A -o json)")
-        return cls(doc["items"], path, _version_stamp(doc, path))
+            raise DsError(f"malformed snapshot {path}: expected a List with items ({DUMP_COMMAND})")
+        stamp, stamp_note = _version_stamp(doc)
+        source = cls(doc["items"], path, stamp)
+        source.stamp_note = stamp_note
+        return source
 
     def kubernetes_version(self) -> Tuple[Optional[str], str, str]:
         """The dump's version stamp ("dump"), else the newest kubelet among its nodes ("kubelets"),
@@ -56,8 +59,8 @@ class SnapshotSource:
             return self.stamp, "dump", ""
         kubelet = newest_kubelet(self.by_kind["nodes"])
         if kubelet:
-            return kubelet, "kubelets", ""
-        return None, "default", "the dump records no server version and no kubelet version"
+            return kubelet, "kubelets", self.stamp_note
+        return None, "default", self.stamp_note or "the dump records no server version and no kubelet version"
 
     def device_classes(self) -> Tuple[Optional[List[dict]], str]:
         return self._optional("deviceclasses")
@@ -66,9 +69,10 @@ class SnapshotSource:
         return self._optional("runtimeclasses")
 
     def _optional(self, kind: str) -> Tuple[Optional[List[dict]], str]:
-        """Kinds a dump may lack: an empty list is "none in the dump", and says so."""
+        """Kinds a dump may lack: none in the dump may mean none in the cluster or none dumped,
+        so the (empty) list comes with a note saying which it cannot tell."""
         items = self.by_kind[kind]
-        return (items, "") if items else (None, f"the dump has no {kind}")
+        return (items, "") if items else ([], f"the dump has no {kind}")
 
     def as_of(self, not_after: Optional[datetime] = None) -> Optional[datetime]:
         """When the dump was taken, as far as it tells: its newest timestamp (node Leases and
@@ -172,17 +176,20 @@ def _lease_and_event_stamps(by_kind: Dict[str, List[dict]]):
         yield series.get("lastObservedTime") if isinstance(series, dict) else None
 
 
-def _version_stamp(doc: dict, path: str) -> Optional[str]:
+def _version_stamp(doc: dict) -> Tuple[Optional[str], str]:
     """The server version a dump records: a top-level `serverVersion`, as `kubectl version -o json`
-    prints it ({"gitVersion": "v1.36.3", ...}) or as plain text; `kubectl ds` dumps write it."""
+    prints it ({"gitVersion": "v1.36.3", ...}), or as plain text. (None, why) when it is absent
+    or does not read as a version: the kubelets' versions decide then, with a warning."""
     stamp = doc.get("serverVersion")
     if stamp is None:
-        return None
+        return None, ""
     text = stamp.get("gitVersion") if isinstance(stamp, dict) else stamp
+    if isinstance(stamp, dict) and not isinstance(text, str):   # {"major": "1", "minor": "36"}
+        major, minor = stamp.get("major"), stamp.get("minor")
+        text = f"v{major}.{str(minor).rstrip('+')}" if isinstance(major, str) and isinstance(minor, str) else None
     if not isinstance(text, str) or parse_minor(text) is None:
-        raise DsError(f"malformed snapshot {path}: serverVersion is not a Kubernetes version "
-                      '(expected {"gitVersion": "v1.36.3"} or "v1.36.3")')
-    return text
+        return None, "the dump's serverVersion is not a Kubernetes version"
+    return text, ""
 
 
 def _parse(raw: bytes, path: str):

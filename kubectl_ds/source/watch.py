@@ -1,8 +1,8 @@
 """Live watches as raw JSON events, resumable: reconnect from the last resourceVersion after a
 dropped connection, re-list after 410 Gone, never deliver the same object version twice.
 
-Each Stream runs in a thread and puts ("event", kind, type, obj) or ("relist", kind, items)
-tuples on a shared queue; the consumer keeps the caches.
+Each Stream runs in a thread and puts WatchItems on a shared queue (an event, a re-list, or a
+note that the watch was interrupted and is resuming); the consumer keeps the caches.
 """
 
 from __future__ import annotations
@@ -11,10 +11,35 @@ import json
 import queue
 import threading
 import time
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, NamedTuple, Optional, Sequence
 
 WATCH_SECONDS = 240       # server-side timeout of one watch request; it is then renewed
 RETRY_MAX = 5.0
+
+EVENT, RELIST, RECONNECT = "event", "relist", "reconnect"
+
+
+class WatchItem(NamedTuple):
+    """One thing a Stream reports; build it with event(), relist() or reconnect()."""
+
+    what: str                        # EVENT, RELIST or RECONNECT
+    kind: str                        # the collection: "daemonsets", "pods", "nodes"
+    event_type: str = ""             # EVENT: ADDED, MODIFIED or DELETED
+    obj: Optional[dict] = None       # EVENT: the object as the event carries it
+    items: Sequence[dict] = ()       # RELIST: every object of the collection now
+    error: str = ""                  # RECONNECT: why the watch was interrupted
+
+    @classmethod
+    def event(cls, kind: str, event_type: str, obj: Optional[dict]) -> WatchItem:
+        return cls(EVENT, kind, event_type=event_type, obj=obj)
+
+    @classmethod
+    def relist(cls, kind: str, items: Sequence[dict]) -> WatchItem:
+        return cls(RELIST, kind, items=items)
+
+    @classmethod
+    def reconnect(cls, kind: str, error: str) -> WatchItem:
+        return cls(RECONNECT, kind, error=error)
 
 
 class Expired(Exception):
@@ -59,7 +84,8 @@ class Stream(threading.Thread):
                 if self.stop.is_set():
                     return
                 self.reconnects += 1
-                self.out.put(("reconnect", self.kind, str(err).splitlines()[0] if str(err) else type(err).__name__))
+                self.out.put(WatchItem.reconnect(self.kind, str(err).splitlines()[0] if str(err)
+                                                 else type(err).__name__))
                 self.stop.wait(delay)
                 delay = min(delay * 2, RETRY_MAX)
 
@@ -67,7 +93,7 @@ class Stream(threading.Thread):
         page = json.loads(self.list_fn(_preload_content=False, **self.selectors).data)
         self.rv = page["metadata"].get("resourceVersion", "")
         self.seen = {o["metadata"].get("uid"): o["metadata"].get("resourceVersion") for o in page.get("items", [])}
-        self.out.put(("relist", self.kind, page.get("items", [])))
+        self.out.put(WatchItem.relist(self.kind, page.get("items", [])))
 
     def _watch_once(self) -> None:
         resp = self.list_fn(watch=True, resource_version=self.rv, allow_watch_bookmarks=True,
@@ -97,7 +123,7 @@ class Stream(threading.Thread):
                 self.seen[uid] = rv
                 if etype == "DELETED":
                     self.seen.pop(uid, None)
-                self.out.put(("event", self.kind, etype, obj))
+                self.out.put(WatchItem.event(self.kind, etype, obj))
         finally:
             self.resp = None
             resp.release_conn()
@@ -115,7 +141,7 @@ def _lines(resp):
         yield buf
 
 
-def wait_event(q: queue.Queue, timeout: Optional[float]):
+def wait_event(q: queue.Queue, timeout: Optional[float]) -> Optional[WatchItem]:
     try:
         return q.get(timeout=timeout)
     except queue.Empty:

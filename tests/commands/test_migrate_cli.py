@@ -101,15 +101,16 @@ def test_a_migration_stopped_by_an_error_or_ctrl_c_names_its_journal_and_the_nex
 
 def test_resuming_a_rolled_back_migration_is_refused_without_the_journal_hint(run_cli, tmp_path):
     from kubectl_ds.core import migration as M
-    from kubectl_ds.migration_runner import new_state, save_state
+    from kubectl_ds.run.migration import Journal
     from kubectl_ds.source.snapshot import SnapshotSource
     src = SnapshotSource.load(EXAMPLE)
     old = src.daemonset("kube-system", "gpu-device-plugin")
     plan = M.plan(old, M.derive_manifest(old, M.selector_from_string("app=gpu-device-plugin,tier=node")),
                   src.pods("kube-system"), src.nodes(), src.controllers("kube-system"))
-    state = dict(new_state(plan, no_rollout=False), rolledBack=True)
+    state = Journal.new(plan, no_rollout=False)
+    state.rolled_back = True
     path = tmp_path / "gpu.migration.json"
-    save_state(str(path), state)
+    state.save(str(path))
     res = run_cli("migrate", "--resume", str(path), expect=2)
     assert res.stderr == "error: this migration was rolled back; plan a new one\n"
     # a journal is carried out against a cluster, never a dump

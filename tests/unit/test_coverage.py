@@ -1,4 +1,4 @@
-"""Table-driven tests of kubectl_ds.core.coverage.diff.
+"""Table-driven tests of kubectl_ds.core.coverage.compare.
 
 Every expected value is derived from the DaemonSet controller's rules (Kubernetes v1.33,
 pkg/controller/daemon) as written up in docs/semantics.md, not from what the
@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from kubectl_ds.core.coverage import diff
+from kubectl_ds.core.coverage import compare
 from tests import builders as b
 
 NOW = datetime(2026, 11, 1, 12, 0, 0, tzinfo=timezone.utc)   # builders' T0 is 10:00:00Z
@@ -379,7 +379,7 @@ CASES = [
 
 @pytest.mark.parametrize("ds, nodes, pods, revisions, expect", CASES)
 def test_diff(ds, nodes, pods, revisions, expect):
-    cov = diff(ds, nodes, pods, revisions, NOW)
+    cov = compare(ds, nodes, pods, revisions, NOW)
     got = {}
     for key in expect:
         value = getattr(cov, key)
@@ -395,7 +395,7 @@ def test_orphan_is_adopted_so_its_node_is_covered():
     selector and are not being deleted, which the controller will adopt")."""
     nodes = [b.node("n1"), b.node("n2")]
     pods = [_pod(DS, "n1"), _pod(DS, "n2", owned=False, suffix="stray")]
-    cov = diff(DS, nodes, pods, _revs(DS), NOW)
+    cov = compare(DS, nodes, pods, _revs(DS), NOW)
     assert cov.orphans == ("agent-stray",)
     assert (cov.actual, cov.missing) == (("n1", "n2"), ())
     assert dict(cov.computed) == _counts(2, 2, 0, 2, 2, 2)
@@ -404,6 +404,6 @@ def test_orphan_is_adopted_so_its_node_is_covered():
 def test_now_is_used_for_availability_not_the_wall_clock():
     """IsPodAvailable compares against the `now` passed in: the same pod flips with `now`."""
     pods = [_pod(MRS, "n1", ready_since="2026-11-01T11:59:30Z")]
-    early = diff(MRS, [b.node("n1")], pods, _revs(MRS), NOW)
-    late = diff(MRS, [b.node("n1")], pods, _revs(MRS), datetime(2026, 11, 1, 12, 5, tzinfo=timezone.utc))
+    early = compare(MRS, [b.node("n1")], pods, _revs(MRS), NOW)
+    late = compare(MRS, [b.node("n1")], pods, _revs(MRS), datetime(2026, 11, 1, 12, 5, tzinfo=timezone.utc))
     assert (early.computed["numberAvailable"], late.computed["numberAvailable"]) == (0, 1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 
 from kubectl_ds.core.eligibility import daemon_pod_spec, evaluate
-from kubectl_ds.core.revisions import claimable, is_daemon_pod, is_orphan_candidate, orphan_matcher
+from kubectl_ds.core.ownership import claimable, is_daemon_pod, is_orphan_candidate, orphan_matcher
 from kubectl_ds.core.selectors import label_selector_matcher, match_label_selector
 
 SELECTORS = [None, {}, {"matchLabels": {"app": "x"}},

@@ -130,8 +130,9 @@ def test_pod_overhead_included_on_top_of_pod_level():
 
 
 def test_a_pod_level_limit_defaults_its_request():
-    pod = _pod([_c(req=cpu("100m"))], pod_level={"limits": cpu("600m")})
-    assert fit.pod_requests(pod, R37) == {"cpu": D("0.6")}
+    """defaultPodRequests: no container requests cpu, so the pod-level limit is the request."""
+    pod = _pod([_c(req={"memory": "64Mi"})], pod_level={"limits": cpu("600m")})
+    assert fit.pod_requests(pod, R37) == {"cpu": D("0.6"), "memory": D(64 * 2**20)}
 
 
 def test_the_pod_being_placed_ignores_its_status():
@@ -324,3 +325,76 @@ def test_every_change_names_its_upstream_and_a_rules_field():
     fields = set(rules_for(37).__dataclass_fields__) - {"minor"}
     assert {c.key for c in CHANGES} == fields
     assert all(c.upstream and c.summary and 33 <= c.since <= 37 for c in CHANGES)
+
+
+# ============================================================================================
+# review findings: what upstream does that an easy reading misses
+# ============================================================================================
+
+def test_1_37_pod_level_status_is_not_applied_to_pods_without_pod_level_requests():
+    """v0.37.2 PodRequests applies pod-level values only when IsPodLevelRequestsSet: a 1.37 kubelet
+    fills status.resources for every pod, and a deferred resize still counts the spec (2)."""
+    pod = _pod([_c(req=cpu(2))], statuses=[_cs(actual=cpu(1), allocated=cpu(1))],
+               pod_status={"allocatedResources": cpu(1), "resources": {"requests": cpu(1)}})
+    assert fit.pod_requests(pod, R37, on_node=True) == {"cpu": D(2)}
+
+
+def test_pod_level_limits_default_requests_from_the_containers_first():
+    """defaultPodRequests: with pod-level limits, a missing cpu/memory request defaults to the
+    containers' aggregate request, and only a resource no container requests to the limit."""
+    pod = _pod([_c(req={"cpu": "100m", "memory": "64Mi"})], pod_level={"limits": {"cpu": "2", "memory": "1Gi"}})
+    assert fit.pod_requests(pod, R37) == {"cpu": D("0.1"), "memory": D(64 * 2**20)}
+    pod = _pod([_c(req={"cpu": "100m"})], pod_level={"limits": {"cpu": "2", "memory": "1Gi"}})
+    assert fit.pod_requests(pod, R37) == {"cpu": D("0.1"), "memory": D(2**30)}
+
+
+def test_a_runtime_class_without_overhead_adds_nothing_and_says_nothing():
+    rc = {"metadata": {"name": "gvisor"}, "handler": "runsc"}
+    tmpl = {"spec": {"runtimeClassName": "gvisor", "containers": [_c(req=cpu("100m"))]}}
+    pod, note = fit.with_runtime_overhead(tmpl, fit.context(R37, runtime_classes=[rc]))
+    assert note is None and fit.pod_requests(pod, R37) == {"cpu": D("0.1")}
+
+
+def test_a_dump_without_device_classes_keeps_insufficient_with_a_caveat():
+    pod = _pod([_c(req={"nvidia.com/gpu": "1"})], name="agent")
+    out = fit.resource_shortfalls(pod, NODE, [], fit.context(R37, [], "the dump has no deviceclasses"))
+    assert [r.type for r in out] == ["InsufficientResource"]
+    assert "unless a DeviceClass maps nvidia.com/gpu" in out[0].message and "not evaluated" not in out[0].message
+    # not asked for at all (no extended request worth reading them for): a plain verdict
+    assert "DeviceClass" not in fit.resource_shortfalls(pod, NODE, [], fit.context(R37))[0].message
+
+
+def test_a_kubelets_patch_does_not_choose_the_1_33_node_ports_rule():
+    nodes = [b.node("a"), b.node("b")]
+    nodes[0]["status"]["nodeInfo"] = {"kubeletVersion": "v1.33.4"}
+    nodes[1]["status"]["nodeInfo"] = {"kubeletVersion": "v1.33.13"}
+    assert newest_kubelet(nodes) == "v1.33.13"
+    kv, _ = resolve("v1.33.4", KUBELETS)
+    assert kv.rules.sidecar_host_ports   # the control plane may be newer than its kubelets
+    assert not resolve("v1.33.4", SERVER)[0].rules.sidecar_host_ports
+
+
+@pytest.mark.parametrize("mangle", [
+    lambda p: p["spec"].update(resources={"requests": ["cpu"]}),
+    lambda p: p["spec"].update(resources=["cpu"]),
+    lambda p: p["spec"]["containers"][0].update(resources={"requests": "1", "limits": ["x"]}),
+    lambda p: p["spec"]["containers"][0].update(ports=["x", {"hostPort": "abc"}, {"hostPort": -1}]),
+    lambda p: p["spec"].update(initContainers=["x", 5]),
+    lambda p: p["spec"]["containers"][0].update(restartPolicyRules=5),
+    lambda p: p["status"].update(conditions={"type": "PodResizePending"}),
+    lambda p: p["status"].update(conditions=["Infeasible"]),
+    lambda p: p["status"].update(containerStatuses=[{"name": ["c"]}, "x"]),
+    lambda p: p["status"].update(resources="1", allocatedResources=[1]),
+], ids=["pod-level-requests-list", "pod-level-list", "container-resources-wrong", "ports-wrong",
+        "init-not-dicts", "restart-rules-int", "conditions-dict", "conditions-strings", "statuses-wrong",
+        "pod-status-wrong"])
+def test_wrong_shapes_are_skipped_not_a_crash(mangle):
+    pod = _pod([_c(req=cpu("100m"))], name="agent")
+    mangle(pod)
+    node = b.node("n1", cpu="1")
+    node["status"]["declaredFeatures"] = 5
+    for rules in (R33, R36, R37):
+        fit.fit_problems(pod, node, [pod], fit.context(rules))
+        fit.pod_requests(pod, rules, on_node=True)
+    node["status"]["allocatable"] = ["cpu"]
+    assert fit.resource_shortfalls(pod, node, [], fit.context(R37)) == []

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from kubectl_ds.core import lint as L
+from kubectl_ds.core.strategy import scaled
 from tests.builders import V133, affinity_terms, container, daemonset, expr, node, taint, term, toleration
 
 CP = taint("node-role.kubernetes.io/control-plane")
@@ -258,13 +259,13 @@ def test_max_unavailable_on_delete_is_not_a_rollout():
     (1, 10, 1), ("10%", 10, 1), ("11%", 10, 2), ("0%", 10, 0), ("100%", 7, 7), ("33%", 3, 1), ("34%", 3, 2),
 ], ids=["int", "exact", "rounds-up", "zero", "all", "just-under", "just-over"])
 def test_scaled_rounds_up_like_the_controller(value, total, want):
-    assert L.scaled(value, total) == want
+    assert scaled(value, total) == want
 
 
 @pytest.mark.parametrize("value", ["10", "x%", True], ids=["string-without-percent", "not-a-number", "bool"])
 def test_scaled_refuses_what_the_apiserver_refuses(value):
     with pytest.raises(ValueError):
-        L.scaled(value, 10)
+        scaled(value, 10)
 
 
 # --- DS007 SurgeWithHostPort --------------------------------------------------------------------

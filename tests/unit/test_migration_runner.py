@@ -1,4 +1,4 @@
-"""migrate's journaled runner (kubectl_ds/migration_runner.py) against an in-memory cluster.
+"""migrate's journaled runner (kubectl_ds/run/migration.py) against an in-memory cluster.
 
 The faults these tests inject (a generation bump between plan and delete, a connection lost
 right after the apiserver accepted a create, a controller that never adopts a pod, a kill in
@@ -18,15 +18,16 @@ import copy
 import json
 import os
 import time
+from dataclasses import replace
 from typing import Dict, List, Optional, Tuple
 
 import pytest
 
-from kubectl_ds import migration_runner as R
 from kubectl_ds.core import migration as M
 from kubectl_ds.core.objects import controller_uid
 from kubectl_ds.core.selectors import match_label_selector, match_selector_string, parse_selector_string
 from kubectl_ds.errors import DsError, ExitCode
+from kubectl_ds.run import migration as R
 from kubectl_ds.source.writer import Conflict
 from tests.builders import daemon_pod, daemonset, node
 
@@ -213,12 +214,13 @@ def setup(tmp_path):
         cluster.rev[rev["metadata"]["name"]] = rev
     plan = M.plan(old, M.derive_manifest(old, NEW_SELECTOR), pods, [node(n) for n in NODES], [old])
     assert plan.ok and plan.add_labels == {"tier": "node"}
-    state = R.new_state(plan, no_rollout=False)
-    R.save_state(path, state)
+    state = R.Journal.new(plan, no_rollout=False)
+    state.save(path)
     said: List[str] = []
 
-    def runner(follow=None):
-        return R.Runner(cluster, cluster, path, said.append, follow=follow, clock=cluster.clock, sleep=cluster.sleep)
+    def runner(follow=None, after_step=lambda step: None):
+        return R.Runner(cluster, cluster, path, said.append, follow=follow, clock=cluster.clock, sleep=cluster.sleep,
+                        after_step=after_step)
     runner.said = said
     return cluster, state, path, runner
 
@@ -255,18 +257,18 @@ def owners(cluster: FakeCluster) -> set:
 
 # --- save_state / load_state --------------------------------------------------------------------
 
-def test_save_state_writes_a_complete_document_and_no_temp_file(tmp_path):
+def test_write_atomic_writes_a_complete_document_and_no_temp_file(tmp_path):
     path = tmp_path / "s.json"
-    R.save_state(str(path), {"version": 1, "b": [1, 2], "a": {"x": None}})
+    R.write_atomic(str(path), {"version": 1, "b": [1, 2], "a": {"x": None}})
     assert json.loads(path.read_text()) == {"version": 1, "b": [1, 2], "a": {"x": None}}
-    R.save_state(str(path), {"version": 1, "done": ["backup"]})
+    R.write_atomic(str(path), {"version": 1, "done": ["backup"]})
     assert json.loads(path.read_text()) == {"version": 1, "done": ["backup"]}
     assert os.listdir(tmp_path) == ["s.json"]
 
 
-def test_save_state_renames_a_synced_complete_temp_file_over_the_old_one(tmp_path, monkeypatch):
+def test_write_atomic_renames_a_synced_complete_temp_file_over_the_old_one(tmp_path, monkeypatch):
     path = tmp_path / "s.json"
-    R.save_state(str(path), {"version": 1, "done": []})
+    R.write_atomic(str(path), {"version": 1, "done": []})
     new = {"version": 1, "done": ["backup", "relabel-pods"], "big": ["x" * 100] * 1000}
     synced, seen = [], []
     real_replace, real_fsync = os.replace, os.fsync
@@ -286,7 +288,7 @@ def test_save_state_renames_a_synced_complete_temp_file_over_the_old_one(tmp_pat
         return real_replace(src, dst)
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
-    R.save_state(str(path), new)
+    R.write_atomic(str(path), new)
     assert len(seen) == 1 and json.loads(path.read_text()) == new
     assert os.listdir(tmp_path) == ["s.json"]
 
@@ -295,35 +297,36 @@ def test_save_state_renames_a_synced_complete_temp_file_over_the_old_one(tmp_pat
     ({"version": 1, "done": ["backup"], "oops": {1, 2}}, TypeError),
     ({"version": 1, "oops": object()}, TypeError),
 ], ids=["set-midway", "object"])
-def test_save_state_failing_midway_keeps_the_old_journal_and_leaves_no_temp_file(tmp_path, bad, error):
+def test_write_atomic_failing_midway_keeps_the_old_journal_and_leaves_no_temp_file(tmp_path, bad, error):
     path = tmp_path / "s.json"
-    R.save_state(str(path), {"version": 1, "done": []})
+    R.write_atomic(str(path), {"version": 1, "done": []})
     with pytest.raises(error):
-        R.save_state(str(path), bad)
+        R.write_atomic(str(path), bad)
     assert json.loads(path.read_text()) == {"version": 1, "done": []}
     assert os.listdir(tmp_path) == ["s.json"]
 
 
-def test_save_state_interrupted_during_fsync_leaves_no_temp_file(tmp_path, monkeypatch):
+def test_write_atomic_interrupted_during_fsync_leaves_no_temp_file(tmp_path, monkeypatch):
     path = tmp_path / "s.json"
 
     def fsync(fd):
         raise KeyboardInterrupt
     monkeypatch.setattr(os, "fsync", fsync)
     with pytest.raises(KeyboardInterrupt):
-        R.save_state(str(path), {"version": 1})
+        R.write_atomic(str(path), {"version": 1})
     assert os.listdir(tmp_path) == []
 
 
-def test_save_state_with_a_bare_file_name_writes_in_the_working_directory(tmp_path, monkeypatch):
+def test_write_atomic_with_a_bare_file_name_writes_in_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    R.save_state("agent.migration.json", {"version": 1})
+    R.write_atomic("agent.migration.json", {"version": 1})
     assert os.listdir(tmp_path) == ["agent.migration.json"]
 
 
 def test_load_state_round_trips(setup):
     _, state, path, _ = setup
-    assert R.load_state(path) == json.loads(json.dumps(state))
+    assert R.Journal.load(path) == state
+    assert on_disk(path) == json.loads(json.dumps(state.to_dict()))
 
 
 @pytest.mark.parametrize("content,message", [
@@ -346,7 +349,7 @@ def test_load_state_errors(tmp_path, content, message):
     elif content is not None:
         path.write_text(content)
     with pytest.raises(DsError) as err:
-        R.load_state(str(path))
+        R.Journal.load(str(path))
     text = err.value.message
     assert text.startswith(message.format(path=path)), text
     assert "\n" not in text and err.value.exit_code == ExitCode.CANNOT_ANSWER
@@ -354,22 +357,80 @@ def test_load_state_errors(tmp_path, content, message):
 
 def test_load_state_on_a_directory(tmp_path):
     with pytest.raises(DsError) as err:
-        R.load_state(str(tmp_path))
+        R.Journal.load(str(tmp_path))
     assert err.value.message.startswith(f"cannot read migration state {tmp_path}: ") and "\n" not in err.value.message
 
 
+def test_a_new_journal_is_the_file_every_earlier_version_wrote(setup):
+    _, state, path, _ = setup
+    doc = on_disk(path)
+    assert sorted(doc) == sorted([
+        "version", "namespace", "name", "oldUid", "oldGeneration", "oldSelector", "newSelector", "backup",
+        "newManifest", "addLabels", "pods", "newUid", "done", "current", "noRollout", "rolledBack", "adopted",
+        "revisions", "log"])      # gone and restoredUid appear once verify-adoption / a rollback set them
+    assert doc["version"] == 1 and doc["newUid"] is None and doc["revisions"] is None and doc["done"] == []
+    assert doc["pods"] == [[n, u] for n, u in state.pods] and doc["addLabels"] == {"tier": "node"}
+    with open(path) as fh:
+        assert fh.read() == json.dumps(doc, indent=2, sort_keys=True)
+
+
+def test_an_old_journal_is_read_and_unknown_keys_are_kept(setup):
+    _, state, path, _ = setup
+    doc = on_disk(path)
+    for key in ("revisions", "adopted", "log", "newUid", "current"):   # not written by the first versions
+        del doc[key]
+    doc["fromANewerVersion"] = {"x": 1}
+    R.write_atomic(path, doc)
+    old = R.Journal.load(path)
+    assert old.revisions is None and old.adopted == [] and old.log == [] and old.new_uid is None
+    assert old.old_uid == state.old_uid and old.pods == state.pods
+    old.save(path)
+    assert on_disk(path)["fromANewerVersion"] == {"x": 1}
+
+
+def test_a_journal_without_its_plan_is_refused(setup):
+    _, _, path, _ = setup
+    doc = on_disk(path)
+    del doc["oldUid"], doc["pods"]
+    R.write_atomic(path, doc)
+    with pytest.raises(DsError) as err:
+        R.Journal.load(path)
+    assert err.value.message == f"malformed migration state {path}: no oldUid, pods"
+
+
 # --- run(): the journal -------------------------------------------------------------------------
+
+def test_every_step_has_its_method_in_order():
+    assert list(R.Runner.STEP_METHODS) == list(M.STEPS)
+
+
+def test_after_step_runs_once_each_step_is_journaled_as_done(setup):
+    """The command's fault injection (KUBECTL_DS_MIGRATE_EXIT_AFTER) hangs on this hook."""
+    cluster, state, path, runner = setup
+    seen = []
+
+    class Killed(Exception):
+        pass
+
+    def after_step(step):
+        seen.append((step, on_disk(path)["done"][-1], on_disk(path)["current"]))
+        if step == "orphan-delete":
+            raise Killed
+    with pytest.raises(Killed):
+        runner(after_step=after_step).run(state)
+    assert seen == [(s, s, None) for s in M.STEPS[:4]]
+    assert cluster.writes("create_daemonset") == []     # nothing after the step it stopped at
 
 def test_run_journals_every_step_before_acting(setup, monkeypatch):
     cluster, state, path, runner = setup
     before = pod_uids(cluster)
     journal: List[Tuple[Optional[str], Tuple[str, ...]]] = []
-    real_save = R.save_state
+    real_save = R.Journal.save
 
-    def save(p, s):
-        real_save(p, s)
-        journal.append((s["current"], tuple(s["done"])))
-    monkeypatch.setattr(R, "save_state", save)
+    def save(s, p):
+        real_save(s, p)
+        journal.append((s.current, tuple(s.done)))
+    monkeypatch.setattr(R.Journal, "save", save)
     followed = []
 
     def follow(ns, name):
@@ -384,9 +445,9 @@ def test_run_journals_every_step_before_acting(setup, monkeypatch):
             want.append((step, M.STEPS[:i]))        # the new uid / the revisions found, saved as soon as known
         want.append((None, M.STEPS[:i + 1]))
     assert journal == want
-    assert final is state and on_disk(path) == json.loads(json.dumps(state))
-    assert state["done"] == list(M.STEPS) and state["current"] is None
-    assert [(s, e) for s, e, _ in state["log"]] == [(s, e) for s in M.STEPS for e in ("started", "done")]
+    assert final is state and on_disk(path) == json.loads(json.dumps(state.to_dict()))
+    assert state.done == list(M.STEPS) and state.current is None
+    assert [(s, e) for s, e, _ in state.log] == [(s, e) for s in M.STEPS for e in ("started", "done")]
     assert runner.said[-1] == f"step {len(M.STEPS)}/{len(M.STEPS)} rollout: done"
 
     # every write happened while the journal on disk named its step
@@ -400,17 +461,17 @@ def test_run_journals_every_step_before_acting(setup, monkeypatch):
 
     # the outcome: the same pods, relabelled, owned by the new DaemonSet, which has the new selector
     new = cluster.ds["agent"]
-    assert state["newUid"] == new["metadata"]["uid"] != state["oldUid"]
+    assert state.new_uid == new["metadata"]["uid"] != state.old_uid
     assert new["spec"]["selector"] == NEW_SELECTOR
-    assert pod_uids(cluster) == before and owners(cluster) == {state["newUid"]}
+    assert pod_uids(cluster) == before and owners(cluster) == {state.new_uid}
     assert all(p["metadata"]["labels"]["tier"] == "node" for p in cluster.pod.values())
-    assert sorted(state["adopted"]) == sorted(before.values())
+    assert sorted(state.adopted) == sorted(before.values())
     assert "all 3 pod(s) adopted by the new DaemonSet; pod uids unchanged" in runner.said
 
 
 def test_relabel_sends_the_pod_uid_as_a_precondition(setup):
     cluster, state, _, runner = setup
-    runner().run(dict(state, noRollout=True))
+    runner().run(replace(state, no_rollout=True))
     for _, name, _, _, body in cluster.writes("patch_pod"):
         assert body == {"metadata": {"labels": {"tier": "node"}, "uid": cluster.pod[name]["metadata"]["uid"]}}
 
@@ -419,11 +480,11 @@ def test_relabel_hands_over_pods_created_since_the_plan(setup):
     cluster, state, _, runner = setup
     late = daemon_pod(daemonset("agent", NS), "n4", suffix="n4")
     cluster.pod[late["metadata"]["name"]] = late
-    state["noRollout"] = True
+    state.no_rollout = True
     runner().run(state)
-    assert ["agent-n4", late["metadata"]["uid"]] in state["pods"]
+    assert ["agent-n4", late["metadata"]["uid"]] in state.pods
     assert cluster.pod["agent-n4"]["metadata"]["labels"]["tier"] == "node"
-    assert controller_uid(cluster.pod["agent-n4"]) == state["newUid"]
+    assert controller_uid(cluster.pod["agent-n4"]) == state.new_uid
 
 
 def test_run_skips_steps_already_done_on_resume(setup):
@@ -440,11 +501,11 @@ def test_run_skips_steps_already_done_on_resume(setup):
     cluster.create_daemonset = real_create
     cluster.calls.clear()
 
-    resumed = R.load_state(path)
+    resumed = R.Journal.load(path)
     runner().run(resumed)
     assert [c[0] for c in cluster.writes()] == ["create_daemonset", "patch_daemonset"]
-    assert resumed["done"] == list(M.STEPS) and resumed["current"] is None
-    started = [s for s, e, _ in resumed["log"] if e == "started"]
+    assert resumed.done == list(M.STEPS) and resumed.current is None
+    started = [s for s, e, _ in resumed.log if e == "started"]
     assert started == list(M.STEPS[:5]) + ["create"] + list(M.STEPS[5:])
 
     cluster.calls.clear()
@@ -462,17 +523,17 @@ def test_resume_after_a_kill_between_create_and_journaling_reuses_the_new_daemon
     created = cluster.ds["agent"]["metadata"]["uid"]
     cluster.calls.clear()
 
-    resumed = R.load_state(path)
+    resumed = R.Journal.load(path)
     runner().run(resumed)
     assert cluster.writes("create_daemonset") == []
-    assert resumed["newUid"] == created == cluster.ds["agent"]["metadata"]["uid"]
+    assert resumed.new_uid == created == cluster.ds["agent"]["metadata"]["uid"]
     assert owners(cluster) == {created}
 
 
 def test_create_refuses_a_different_daemonset_that_appeared_meanwhile(setup):
     cluster, state, _, runner = setup
     # the journal of a migration that got as far as wait-orphaned ...
-    state["done"] = list(M.STEPS[:5])
+    state.done = list(M.STEPS[:5])
     del cluster.ds["agent"]
     for pod in cluster.pod.values():
         pod["metadata"]["labels"]["tier"] = "node"
@@ -490,11 +551,11 @@ def test_create_refuses_a_different_daemonset_that_appeared_meanwhile(setup):
 def test_run_honours_no_rollout(setup, no_rollout):
     cluster, state, path, runner = setup
     followed = []
-    state["noRollout"] = no_rollout
+    state.no_rollout = no_rollout
     runner(lambda ns, name: followed.append(name) or True).run(state)
     assert followed == ([] if no_rollout else ["agent"])
     assert on_disk(path)["done"] == list(M.STEPS[:-1] if no_rollout else M.STEPS)
-    assert owners(cluster) == {state["newUid"]}
+    assert owners(cluster) == {state.new_uid}
 
 
 def test_run_reports_a_rollout_that_did_not_finish(setup):
@@ -519,9 +580,9 @@ def test_orphan_delete_refuses_when_the_daemonset_changed_since_the_plan(setup):
     assert "nothing was deleted" in err.value.message
     assert cluster.writes("delete_daemonset_orphan") == [] and cluster.writes("create_daemonset") == []
     ds = cluster.ds["agent"]
-    assert ds["metadata"]["uid"] == state["oldUid"] and "deletionTimestamp" not in ds["metadata"]
+    assert ds["metadata"]["uid"] == state.old_uid and "deletionTimestamp" not in ds["metadata"]
     assert on_disk(path)["done"] == list(M.STEPS[:3]) and on_disk(path)["current"] == "orphan-delete"
-    assert owners(cluster) == {state["oldUid"]}
+    assert owners(cluster) == {state.old_uid}
 
 
 def test_orphan_delete_refuses_a_daemonset_replaced_by_someone_else(setup):
@@ -538,32 +599,32 @@ def test_orphan_delete_refuses_a_daemonset_replaced_by_someone_else(setup):
 def test_orphan_delete_sends_uid_and_resource_version_preconditions(setup):
     cluster, state, _, runner = setup
     rv = cluster.ds["agent"]["metadata"]["resourceVersion"]
-    runner().run(dict(state, noRollout=True))
+    runner().run(replace(state, no_rollout=True))
     [(_, name, _, _, body)] = cluster.writes("delete_daemonset_orphan")
-    assert name == "agent" and body == {"uid": state["oldUid"], "resourceVersion": rv}
+    assert name == "agent" and body == {"uid": state.old_uid, "resourceVersion": rv}
 
 
 def test_create_sends_the_held_manifest_and_release_restores_the_planned_strategy(setup):
     cluster, state, _, runner = setup
-    assert state["newManifest"]["spec"]["updateStrategy"] == PLANNED_STRATEGY
-    state["noRollout"] = True
+    assert state.new_manifest["spec"]["updateStrategy"] == PLANNED_STRATEGY
+    state.no_rollout = True
     runner().run(state)
     [(_, _, _, _, body)] = cluster.writes("create_daemonset")
-    assert body == M.held_manifest(state["newManifest"])
+    assert body == M.held_manifest(state.new_manifest)
     assert body["spec"]["updateStrategy"] == {"type": "OnDelete"}
     assert body["spec"]["selector"] == NEW_SELECTOR
     assert int(body["metadata"]["annotations"][M.TEMPLATE_GENERATION_ANNOTATION]) >= 2
     [(_, _, current, done, patch)] = cluster.writes("patch_daemonset")
     assert current == "release-rollout" and "verify-adoption" in done
-    assert patch == {"metadata": {"uid": state["newUid"]},
+    assert patch == {"metadata": {"uid": state.new_uid},
                      "spec": {"updateStrategy": {"$retainKeys": ["type", "rollingUpdate"], **PLANNED_STRATEGY}}}
     assert cluster.ds["agent"]["spec"]["updateStrategy"] == PLANNED_STRATEGY
 
 
 def test_release_rollout_does_not_patch_a_planned_on_delete(setup):
     cluster, state, _, runner = setup
-    state["newManifest"]["spec"]["updateStrategy"] = {"type": "OnDelete"}
-    runner().run(dict(state, noRollout=True))
+    state.new_manifest["spec"]["updateStrategy"] = {"type": "OnDelete"}
+    runner().run(replace(state, no_rollout=True))
     assert cluster.writes("patch_daemonset") == []
     assert cluster.ds["agent"]["spec"]["updateStrategy"] == {"type": "OnDelete"}
 
@@ -596,15 +657,15 @@ def test_verify_adoption_does_not_wait_for_a_pod_that_vanished(setup):
         cluster.pod.pop("agent-n2")        # PodGC after a node deletion, not the migration
         return created
     cluster.create_daemonset = create_then_lose_a_pod
-    done = runner().run(dict(state, noRollout=True))
-    assert done["gone"] and "verify-adoption" in done["done"]
+    done = runner().run(replace(state, no_rollout=True))
+    assert done.gone and "verify-adoption" in done.done
     assert any("agent-n2 disappeared during the handover" in line for line in runner.said)
     assert any("2 pod(s) adopted by the new DaemonSet; 1 disappeared meanwhile" in line for line in runner.said)
 
 
 def test_verify_adoption_waits_for_the_controller(setup):
     cluster, state, _, runner = setup
-    runner().run(dict(state, noRollout=True))
+    runner().run(replace(state, no_rollout=True))
     assert cluster.sleeps >= 2      # one wait for the garbage collector, one for the adoption
 
 
@@ -624,24 +685,24 @@ def test_rollback_when_the_original_was_never_deleted_only_removes_the_added_lab
     cluster.pod["agent-n3"]["metadata"]["labels"]["tier"] = "edge"      # someone else's value since
     cluster.calls.clear()
 
-    done = runner().rollback(R.load_state(path))
+    done = runner().rollback(R.Journal.load(path))
     assert [(c[0], c[1], c[4]) for c in cluster.writes()] == [
         ("patch_pod", "agent-n1", {"metadata": {"labels": {"tier": None}}}),
         ("patch_pod", "agent-n2", {"metadata": {"labels": {"tier": None}}}),
         ("patch_revision", "agent-6d4cf56db6", {"metadata": {"labels": {"tier": None}, "uid": "rev-uid-1"}}),
         ("patch_revision", "agent-7b9f8c6d5", {"metadata": {"labels": {"tier": None}, "uid": "rev-uid-2"}})]
     assert labels_of(cluster) == dict(original, **{"agent-n3": dict(original["agent-n3"], tier="edge")})
-    assert cluster.ds["agent"]["metadata"]["uid"] == state["oldUid"]
-    assert done["rolledBack"] is True and on_disk(path)["rolledBack"] is True
+    assert cluster.ds["agent"]["metadata"]["uid"] == state.old_uid
+    assert done.rolled_back is True and on_disk(path)["rolledBack"] is True
     assert "the original DaemonSet was never deleted" in runner.said
 
 
 def test_rollback_after_create_restores_the_original_and_keeps_every_pod(setup):
     cluster, state, path, runner = setup
     before, original = pod_uids(cluster), labels_of(cluster)
-    runner().run(dict(state, noRollout=True))
-    state = R.load_state(path)
-    new_uid, new_rv = state["newUid"], cluster.ds["agent"]["metadata"]["resourceVersion"]
+    runner().run(replace(state, no_rollout=True))
+    state = R.Journal.load(path)
+    new_uid, new_rv = state.new_uid, cluster.ds["agent"]["metadata"]["resourceVersion"]
     cluster.calls.clear()
 
     runner().rollback(state)
@@ -650,16 +711,16 @@ def test_rollback_after_create_restores_the_original_and_keeps_every_pod(setup):
     [(_, _, _, _, delete)] = cluster.writes("delete_daemonset_orphan")
     assert delete == {"uid": new_uid, "resourceVersion": new_rv}
     [(_, _, _, _, body)] = cluster.writes("create_daemonset")
-    assert body == state["backup"]
+    assert body == state.backup
     restored = cluster.ds["agent"]
-    assert restored["spec"]["selector"] == state["oldSelector"]
-    assert state["restoredUid"] == restored["metadata"]["uid"] == on_disk(path)["restoredUid"]
-    assert pod_uids(cluster) == before and owners(cluster) == {state["restoredUid"]}
+    assert restored["spec"]["selector"] == state.old_selector
+    assert state.restored_uid == restored["metadata"]["uid"] == on_disk(path)["restoredUid"]
+    assert pod_uids(cluster) == before and owners(cluster) == {state.restored_uid}
     assert labels_of(cluster) == original
     assert on_disk(path)["rolledBack"] is True
     # the revisions went with the new DaemonSet and came back to the restored original, unlabelled
     assert {n: (controller_uid(r), r["metadata"]["labels"].get("tier")) for n, r in cluster.rev.items()} == \
-        {"agent-6d4cf56db6": (state["restoredUid"], None), "agent-7b9f8c6d5": (state["restoredUid"], None)}
+        {"agent-6d4cf56db6": (state.restored_uid, None), "agent-7b9f8c6d5": (state.restored_uid, None)}
 
 
 def test_rollback_after_the_orphan_delete_but_before_create(setup):
@@ -675,7 +736,7 @@ def test_rollback_after_the_orphan_delete_but_before_create(setup):
     assert "agent" not in cluster.ds and owners(cluster) == {""}
     cluster.calls.clear()
 
-    runner().rollback(R.load_state(path))
+    runner().rollback(R.Journal.load(path))
     assert [c[0] for c in cluster.writes()] == ["create_daemonset"] + ["patch_pod"] * 3 + ["patch_revision"] * 2
     assert cluster.ds["agent"]["spec"]["selector"] == {"matchLabels": {"app": "agent"}}
     assert pod_uids(cluster) == before and owners(cluster) == {cluster.ds["agent"]["metadata"]["uid"]}
@@ -691,15 +752,15 @@ def test_rollback_while_the_original_is_still_being_deleted_waits_for_it(setup):
     cluster.tick = lambda: None
     with pytest.raises(DsError, match="timed out waiting for the old DaemonSet to be gone"):
         runner().run(state)
-    assert cluster.ds["agent"]["metadata"].get("deletionTimestamp") and owners(cluster) == {state["oldUid"]}
+    assert cluster.ds["agent"]["metadata"].get("deletionTimestamp") and owners(cluster) == {state.old_uid}
     assert on_disk(path)["current"] == "wait-orphaned"
     cluster.tick = real_tick
     cluster.calls.clear()
 
-    runner().rollback(R.load_state(path))
+    runner().rollback(R.Journal.load(path))
     assert [c[0] for c in cluster.writes()] == ["create_daemonset"] + ["patch_pod"] * 3 + ["patch_revision"] * 2
     restored = cluster.ds["agent"]["metadata"]["uid"]
-    assert restored != state["oldUid"] and owners(cluster) == {restored} and pod_uids(cluster) == before
+    assert restored != state.old_uid and owners(cluster) == {restored} and pod_uids(cluster) == before
 
 
 def test_rollback_of_a_migration_that_never_started_changes_nothing(setup):
@@ -707,20 +768,20 @@ def test_rollback_of_a_migration_that_never_started_changes_nothing(setup):
     before = copy.deepcopy((cluster.ds, cluster.pod))
     done = runner().rollback(state)
     assert cluster.writes() == [] and (cluster.ds, cluster.pod) == before
-    assert done["rolledBack"] is True and on_disk(path)["rolledBack"] is True
+    assert done.rolled_back is True and on_disk(path)["rolledBack"] is True
 
 
 def test_rollback_is_idempotent(setup):
     cluster, state, path, runner = setup
-    runner().run(dict(state, noRollout=True))
-    runner().rollback(R.load_state(path))
+    runner().run(replace(state, no_rollout=True))
+    runner().rollback(R.Journal.load(path))
     restored = copy.deepcopy(cluster.ds["agent"])
     cluster.calls.clear()
 
-    again = runner().rollback(R.load_state(path))           # no refusal, and no write
+    again = runner().rollback(R.Journal.load(path))           # no refusal, and no write
     assert cluster.writes() == []
     assert cluster.ds["agent"] == restored
-    assert again["rolledBack"] is True
+    assert again.rolled_back is True
 
 
 def test_rollback_interrupted_after_restoring_resumes_without_replacing_the_restored_daemonset(setup):
@@ -728,15 +789,15 @@ def test_rollback_interrupted_after_restoring_resumes_without_replacing_the_rest
     (which may already have been edited) and only finish the labels."""
     cluster, state, path, runner = setup
     before, original = pod_uids(cluster), labels_of(cluster)
-    runner().run(dict(state, noRollout=True))
+    runner().run(replace(state, no_rollout=True))
     cluster.fail_label_patches = 1
     with pytest.raises(DsError, match="connection reset"):
-        runner().rollback(R.load_state(path))
+        runner().rollback(R.Journal.load(path))
     restored_uid = cluster.ds["agent"]["metadata"]["uid"]
     assert on_disk(path)["restoredUid"] == restored_uid and on_disk(path)["rolledBack"] is False
     cluster.calls.clear()
 
-    runner().rollback(R.load_state(path))
+    runner().rollback(R.Journal.load(path))
     assert [c[0] for c in cluster.writes()] == ["patch_pod"] * 3 + ["patch_revision"] * 2
     assert cluster.ds["agent"]["metadata"]["uid"] == restored_uid
     assert pod_uids(cluster) == before and labels_of(cluster) == original
@@ -747,15 +808,15 @@ def test_rollback_interrupted_before_saving_the_restored_uid_keeps_the_restored_
     """Killed between the apiserver accepting the re-create and the journal recording it."""
     cluster, state, path, runner = setup
     before, original = pod_uids(cluster), labels_of(cluster)
-    runner().run(dict(state, noRollout=True))
+    runner().run(replace(state, no_rollout=True))
     cluster.fail_create_after_accepting = 1
     with pytest.raises(DsError, match="read timed out"):
-        runner().rollback(R.load_state(path))
+        runner().rollback(R.Journal.load(path))
     assert "restoredUid" not in on_disk(path)
     restored_uid = cluster.ds["agent"]["metadata"]["uid"]
     cluster.calls.clear()
 
-    runner().rollback(R.load_state(path))
+    runner().rollback(R.Journal.load(path))
     assert [c[0] for c in cluster.writes()] == ["patch_pod"] * 3 + ["patch_revision"] * 2
     assert cluster.ds["agent"]["metadata"]["uid"] == restored_uid == on_disk(path)["restoredUid"]
     assert pod_uids(cluster) == before and labels_of(cluster) == original and owners(cluster) == {restored_uid}
@@ -766,7 +827,7 @@ def test_run_on_a_rolled_back_state_raises(setup):
     runner().rollback(state)
     cluster.calls.clear()
     with pytest.raises(DsError, match="this migration was rolled back; plan a new one"):
-        runner().run(R.load_state(path))
+        runner().run(R.Journal.load(path))
     assert cluster.writes() == []
 
 
@@ -774,7 +835,7 @@ def test_run_on_a_rolled_back_state_raises(setup):
 
 def test_the_new_daemonset_adopts_the_old_revisions(setup):
     cluster, state, path, runner = setup
-    runner().run(dict(state, noRollout=True))
+    runner().run(replace(state, no_rollout=True))
     new_uid = on_disk(path)["newUid"]
     assert on_disk(path)["revisions"] == [["agent-6d4cf56db6", "rev-uid-1"], ["agent-7b9f8c6d5", "rev-uid-2"]]
     assert {n: (controller_uid(r), r["metadata"]["labels"]["tier"]) for n, r in cluster.rev.items()} == \
@@ -790,7 +851,7 @@ def test_revisions_that_cannot_take_the_labels_or_are_not_the_old_daemonset_s_ar
     other["metadata"].update(name="other-1", uid="rev-uid-other")
     other["metadata"]["ownerReferences"][0].update(uid="someone-else", name="other")
     cluster.rev["other-1"] = other
-    runner().run(dict(state, noRollout=True))
+    runner().run(replace(state, no_rollout=True))
     assert on_disk(path)["revisions"] == [["agent-7b9f8c6d5", "rev-uid-2"]]
     assert [c[1] for c in cluster.writes("patch_revision")] == ["agent-7b9f8c6d5"]
     assert cluster.rev["agent-6d4cf56db6"]["metadata"]["labels"]["tier"] == "edge"
@@ -804,7 +865,7 @@ def test_a_revision_pruned_before_its_patch_is_skipped(setup):
     def pruned(ns, name):      # the controller's history limit deleted it after it was listed
         return None if name == "agent-6d4cf56db6" else real_get(ns, name)
     cluster.get_revision = pruned
-    runner().run(dict(state, noRollout=True))
+    runner().run(replace(state, no_rollout=True))
     assert [c[1] for c in cluster.writes("patch_revision")] == ["agent-7b9f8c6d5"]
 
 
@@ -813,15 +874,16 @@ def test_resuming_a_journal_from_before_this_step_finds_the_orphaned_revisions(s
     the old DaemonSet is gone, its revisions are orphans of its selector."""
     cluster, state, path, runner = setup
     legacy = [s for s in M.STEPS if s != "relabel-revisions"]
-    state["done"] = legacy[:4]
-    del state["revisions"]
-    R.save_state(path, state)
+    doc = state.to_dict()
+    doc["done"] = legacy[:4]
+    del doc["revisions"], doc["adopted"]       # neither was written then
+    R.write_atomic(path, doc)
     del cluster.ds["agent"]
     for obj in list(cluster.pod.values()) + list(cluster.rev.values()):
         obj["metadata"]["ownerReferences"] = []
         if obj in cluster.pod.values():
             obj["metadata"]["labels"]["tier"] = "node"
-    runner().run(R.load_state(path))
+    runner().run(R.Journal.load(path))
     new_uid = on_disk(path)["newUid"]
     assert {controller_uid(r) for r in cluster.rev.values()} == {new_uid}
     assert sorted(on_disk(path)["done"]) == sorted(M.STEPS)

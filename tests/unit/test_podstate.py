@@ -31,6 +31,7 @@ from decimal import Decimal
 import pytest
 
 from kubectl_ds.core import fit, podstate
+from kubectl_ds.core.events import failed_scheduling_messages
 from kubectl_ds.core.node_report import explain_node
 from tests import builders as b
 
@@ -329,13 +330,13 @@ def test_failed_scheduling_messages_only_this_pods_oldest_first():
         events_k8s_io,
         b.event(pod, "FailedScheduling", "first", when="2026-11-01T10:01:00Z"),
     ]
-    assert podstate.failed_scheduling_messages(pod, events) == ["first", "second", "third"]
+    assert failed_scheduling_messages(pod, events) == ["first", "second", "third"]
 
 
 def test_failed_scheduling_messages_none():
     ds = b.daemonset("agent")
     pod = b.daemon_pod(ds, "n1", bound=False, phase="Pending", ready=False)
-    assert podstate.failed_scheduling_messages(pod, []) == []
+    assert failed_scheduling_messages(pod, []) == []
 
 
 # ============================================================================================

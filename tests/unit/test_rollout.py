@@ -36,7 +36,9 @@ from datetime import datetime, timezone
 import pytest
 
 from kubectl_ds.core import rollout as ro
+from kubectl_ds.core.history import history, template_changes
 from kubectl_ds.core.revisions import GENERATION_LABEL, HASH_LABEL
+from kubectl_ds.core.strategy import budgets, scaled
 from kubectl_ds.render.rollout import change_lines
 from tests import builders as b
 
@@ -177,12 +179,12 @@ BUDGET_CASES = [
 
 @pytest.mark.parametrize("ds,desired,expected", BUDGET_CASES)
 def test_budgets(ds, desired, expected):
-    assert ro.budgets(ds, desired) == expected
+    assert budgets(ds, desired) == expected
 
 
 def test_scaled_rounds_like_intstr():
     # GetScaledValueFromIntOrPercent(roundUp=true): ceil(value * total / 100)
-    assert [ro.scaled("33%", n) for n in (0, 1, 3, 4, 10, 100)] == [0, 1, 1, 2, 4, 33]
+    assert [scaled("33%", n) for n in (0, 1, 3, 4, 10, 100)] == [0, 1, 1, 2, 4, 33]
 
 
 # ============================================================================================
@@ -621,7 +623,7 @@ def test_history_numbering_and_changes():
            _cr(1, "aaa", _image(IMG1), cause="kubectl apply --filename=agent.yaml"),
            foreign, unselected,
            _cr(2, "bbb", _image(IMG2), cause="kubectl set image ds/agent agent=registry.example/agent:2.0")]
-    revs = ro.history(HIST_DS, crs)
+    revs = history(HIST_DS, crs)
     assert [(r.number, r.hash, r.name, r.current) for r in revs] == [
         (1, "aaa", "agent-aaa", False), (2, "bbb", "agent-bbb", False), (3, "ccc", "agent-ccc", True)]
     assert [r.change_cause for r in revs] == [
@@ -636,7 +638,7 @@ def test_history_numbering_and_changes():
 def test_history_after_undo_renumbers_and_compares_consecutive():
     # kubectl rollout undo re-uses revision 1's CR: the controller renumbers it to 3 (docs/semantics.md §4.10)
     crs = [_cr(3, "aaa", _image(IMG1)), _cr(2, "bbb", _image(IMG2))]
-    revs = ro.history(HIST_DS, crs)
+    revs = history(HIST_DS, crs)
     assert [(r.number, r.current) for r in revs] == [(2, False), (3, True)]
     assert revs[1].changes == (f"image agent: {IMG2} -> {IMG1}",)
     # revision 1 is gone (reused): what 2 changed is unknown, not "initial"
@@ -650,7 +652,7 @@ def test_history_across_a_renumbered_gap_says_what_it_compares():
     from kubectl_ds.render.rollout import history_document, history_text
     crs = [_cr(1, "aaa", _image(IMG1)), _cr(2, "bbb", _image("registry.example/agent:1.1")),
            _cr(4, "ddd", _edits(_image(IMG2), _env(X="1"))), _cr(5, "ccc", _image(IMG2))]
-    revs = ro.history(HIST_DS, crs)
+    revs = history(HIST_DS, crs)
     assert [(r.number, r.compared_to) for r in revs] == [(1, None), (2, 1), (4, 2), (5, 4)]
     text = history_text(revs, False, False)
     row4 = next(line for line in text.splitlines() if line.startswith("4 "))
@@ -660,7 +662,7 @@ def test_history_across_a_renumbered_gap_says_what_it_compares():
 
 
 def test_history_empty():
-    assert ro.history(HIST_DS, []) == ()
+    assert history(HIST_DS, []) == ()
 
 
 BASE = copy.deepcopy(HIST_DS["spec"]["template"])
@@ -730,7 +732,7 @@ CHANGE_CASES = [
 
 @pytest.mark.parametrize("old,new,expected", CHANGE_CASES)
 def test_template_changes(old, new, expected):
-    assert ro.template_changes(old, new) == expected
+    assert template_changes(old, new) == expected
 
 
 # ============================================================================================

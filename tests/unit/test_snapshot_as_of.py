@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from kubectl_ds.core.revisions import is_available
+from kubectl_ds.core.podstate import is_available
 from kubectl_ds.source.snapshot import SnapshotSource
 from tests import builders as b
 

@@ -117,7 +117,9 @@ def required_affinity(terms: Optional[list], omit_terms: bool = False) -> Dict[s
     return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": selector}}
 
 
-def taint(key: str, effect: str, value: Optional[str] = None, time_added: Optional[str] = None) -> Dict[str, Any]:
+def taint(key: str, value: Optional[str] = None, effect: str = "NoSchedule",
+          time_added: Optional[str] = None) -> Dict[str, Any]:
+    """Arguments in tests/builders.py's taint() order; a value given (even "") is kept."""
     t: Dict[str, Any] = {"key": key, "effect": effect}
     if value is not None:
         t["value"] = value
@@ -331,8 +333,8 @@ def test_node_should_run_daemon_pod(strategy, pod_spec, unschedulable, should_ru
 #    (a create on the node <=> shouldRun; a delete of a running pod <=> !shouldContinueRunning)
 # ======================================================================================
 
-_NOSCHED_TAINTS = [taint("dedicated", "NoSchedule", value="user1")]
-_NOEXEC_TAINTS = [taint("dedicated", "NoExecute", value="user1")]
+_NOSCHED_TAINTS = [taint("dedicated", effect="NoSchedule", value="user1")]
+_NOEXEC_TAINTS = [taint("dedicated", effect="NoExecute", value="user1")]
 _NOSCHED_TOLS = [tol(key="dedicated", value="user1", effect="NoSchedule")]
 _AFFINITY_BLUE = {"affinity": required_affinity([term([req("color", "In", ["blue"])])])}
 
@@ -568,7 +570,7 @@ CONTROLLER_CASES = [
         "TestNotReadyNodeDaemonLaunchesPod",
         make_node(
             "tainted",
-            taints=[taint(NOT_READY, "NoExecute", time_added=TIME_ADDED)],
+            taints=[taint(NOT_READY, effect="NoExecute", time_added=TIME_ADDED)],
             conditions=[{"type": "Ready", "status": "False"}],
         ),
         make_ds(name="simple"),
@@ -580,7 +582,7 @@ CONTROLLER_CASES = [
         "TestUnreachableNodeDaemonLaunchesPod",
         make_node(
             "tainted",
-            taints=[taint(UNREACHABLE, "NoExecute", time_added=TIME_ADDED)],
+            taints=[taint(UNREACHABLE, effect="NoExecute", time_added=TIME_ADDED)],
             conditions=[{"type": "Ready", "status": "Unknown"}],
         ),
         make_ds(name="simple"),
@@ -601,9 +603,9 @@ CONTROLLER_CASES = [
         make_node(
             "resources-pressure",
             taints=[
-                taint(DISK_PRESSURE, "NoSchedule"),
-                taint(MEMORY_PRESSURE, "NoSchedule"),
-                taint(PID_PRESSURE, "NoSchedule"),
+                taint(DISK_PRESSURE, effect="NoSchedule"),
+                taint(MEMORY_PRESSURE, effect="NoSchedule"),
+                taint(PID_PRESSURE, effect="NoSchedule"),
             ],
             conditions=[
                 {"type": "DiskPressure", "status": "True"},
@@ -689,7 +691,7 @@ def test_controller_eligibility(node, ds, should_run, should_continue, reason):
 SOURCE_RULE_CASES = [
     (
         "upstream-src:AddOrUpdateDaemonPodTolerations/hostNetwork tolerates network-unavailable NoSchedule",
-        make_node("n", taints=[taint(NETWORK_UNAVAILABLE, "NoSchedule", time_added=TIME_ADDED)]),
+        make_node("n", taints=[taint(NETWORK_UNAVAILABLE, effect="NoSchedule", time_added=TIME_ADDED)]),
         make_ds(with_spec(default_pod_spec(), hostNetwork=True)),
         True,
         True,
@@ -697,7 +699,7 @@ SOURCE_RULE_CASES = [
     ),
     (
         "upstream-src:AddOrUpdateDaemonPodTolerations/no hostNetwork, network-unavailable NoSchedule blocks new pods only",
-        make_node("n", taints=[taint(NETWORK_UNAVAILABLE, "NoSchedule", time_added=TIME_ADDED)]),
+        make_node("n", taints=[taint(NETWORK_UNAVAILABLE, effect="NoSchedule", time_added=TIME_ADDED)]),
         make_ds(),
         False,
         True,
@@ -705,7 +707,7 @@ SOURCE_RULE_CASES = [
     ),
     (
         "upstream-src:AddOrUpdateDaemonPodTolerations/unschedulable taint on cordoned node is tolerated",
-        make_node("n", unschedulable=True, taints=[taint(UNSCHEDULABLE, "NoSchedule", time_added=TIME_ADDED)]),
+        make_node("n", unschedulable=True, taints=[taint(UNSCHEDULABLE, effect="NoSchedule", time_added=TIME_ADDED)]),
         make_ds(),
         True,
         True,
@@ -713,7 +715,7 @@ SOURCE_RULE_CASES = [
     ),
     (
         "upstream-src:AddOrUpdateDaemonPodTolerations/pressure tolerations are NoSchedule only (memory-pressure NoExecute evicts)",
-        make_node("n", taints=[taint(MEMORY_PRESSURE, "NoExecute")]),
+        make_node("n", taints=[taint(MEMORY_PRESSURE, effect="NoExecute")]),
         make_ds(),
         False,
         False,
@@ -721,7 +723,7 @@ SOURCE_RULE_CASES = [
     ),
     (
         "upstream-src:AddOrUpdateDaemonPodTolerations/not-ready NoSchedule is not covered by the NoExecute default",
-        make_node("n", taints=[taint(NOT_READY, "NoSchedule")]),
+        make_node("n", taints=[taint(NOT_READY, effect="NoSchedule")]),
         make_ds(),
         False,
         True,
@@ -729,7 +731,7 @@ SOURCE_RULE_CASES = [
     ),
     (
         "upstream-src:AddOrUpdateTolerationInPodSpec/user not-ready toleration with seconds still tolerates",
-        make_node("n", taints=[taint(NOT_READY, "NoExecute", time_added=TIME_ADDED)]),
+        make_node("n", taints=[taint(NOT_READY, effect="NoExecute", time_added=TIME_ADDED)]),
         make_ds(with_spec(default_pod_spec(), tolerations=[tol(NOT_READY, "Exists", effect="NoExecute", seconds=300)])),
         True,
         True,
@@ -737,7 +739,7 @@ SOURCE_RULE_CASES = [
     ),
     (
         "upstream-src:predicates/PreferNoSchedule taints are ignored",
-        make_node("n", taints=[taint("soft", "PreferNoSchedule", value="x")]),
+        make_node("n", taints=[taint("soft", effect="PreferNoSchedule", value="x")]),
         make_ds(),
         True,
         True,
@@ -745,7 +747,7 @@ SOURCE_RULE_CASES = [
     ),
     (
         "upstream-src:NodeShouldRunDaemonPod/untolerated NoSchedule but tolerated NoExecute keeps running pods",
-        make_node("n", taints=[taint("a", "NoSchedule"), taint("b", "NoExecute")]),
+        make_node("n", taints=[taint("a", effect="NoSchedule"), taint("b", effect="NoExecute")]),
         make_ds(with_spec(default_pod_spec(), tolerations=[tol("b", "Exists", effect="NoExecute")])),
         False,
         True,
@@ -753,7 +755,7 @@ SOURCE_RULE_CASES = [
     ),
     (
         "upstream-src:NodeShouldRunDaemonPod/tolerated NoSchedule but untolerated NoExecute evicts",
-        make_node("n", taints=[taint("a", "NoSchedule"), taint("b", "NoExecute")]),
+        make_node("n", taints=[taint("a", effect="NoSchedule"), taint("b", effect="NoExecute")]),
         make_ds(with_spec(default_pod_spec(), tolerations=[tol("a", "Exists", effect="NoSchedule")])),
         False,
         False,
@@ -761,7 +763,7 @@ SOURCE_RULE_CASES = [
     ),
     (
         "upstream-src:ToleratesTaint/empty key + Exists + no effect tolerates every taint",
-        make_node("n", taints=[taint("a", "NoSchedule", value="1"), taint("b", "NoExecute", value="2")]),
+        make_node("n", taints=[taint("a", effect="NoSchedule", value="1"), taint("b", effect="NoExecute", value="2")]),
         make_ds(with_spec(default_pod_spec(), tolerations=[tol(operator="Exists")])),
         True,
         True,
@@ -769,7 +771,7 @@ SOURCE_RULE_CASES = [
     ),
     (
         "v1.33-rule:ToleratesTaint/Gt toleration does not tolerate (feature absent in v1.33)",
-        make_node("n", taints=[taint("node.kubernetes.io/sla", "NoSchedule", value="950")]),
+        make_node("n", taints=[taint("node.kubernetes.io/sla", effect="NoSchedule", value="950")]),
         make_ds(with_spec(default_pod_spec(), tolerations=[tol("node.kubernetes.io/sla", "Gt", "750", "NoSchedule")])),
         False,
         True,
@@ -1403,57 +1405,57 @@ TOLERATES_CASES = [
     (
         "upstream:TestTolerationToleratesTaint/same key and effect, Exists, taint has no value",
         tol("foo", "Exists", effect="NoSchedule"),
-        taint("foo", "NoSchedule"),
+        taint("foo", effect="NoSchedule"),
         True,
     ),
     (
         "upstream:TestTolerationToleratesTaint/same key and effect, Exists, taint has some value",
         tol("foo", "Exists", effect="NoSchedule"),
-        taint("foo", "NoSchedule", value="bar"),
+        taint("foo", effect="NoSchedule", value="bar"),
         True,
     ),
     (
         "upstream:TestTolerationToleratesTaint/same effect, empty key with Exists matches all taints",
         tol("", "Exists", effect="NoSchedule"),
-        taint("foo", "NoSchedule", value="bar"),
+        taint("foo", effect="NoSchedule", value="bar"),
         True,
     ),
     (
         "upstream:TestTolerationToleratesTaint/same key, effect and value, Equal",
         tol("foo", "Equal", "bar", "NoSchedule"),
-        taint("foo", "NoSchedule", value="bar"),
+        taint("foo", effect="NoSchedule", value="bar"),
         True,
     ),
     (
         "upstream:TestTolerationToleratesTaint/same key and effect, different values, Equal",
         tol("foo", "Equal", "value1", "NoSchedule"),
-        taint("foo", "NoSchedule", value="value2"),
+        taint("foo", effect="NoSchedule", value="value2"),
         False,
     ),
     (
         "upstream:TestTolerationToleratesTaint/same key and value, different effects, Equal",
         tol("foo", "Equal", "bar", "NoSchedule"),
-        taint("foo", "NoExecute", value="bar"),
+        taint("foo", effect="NoExecute", value="bar"),
         False,
     ),
     # --- rules of Toleration.ToleratesTaint (api v0.33.13 core/v1/toleration.go)
-    ("upstream-src:ToleratesTaint/empty effect matches NoExecute", tol("foo", "Exists"), taint("foo", "NoExecute", value="x"), True),
-    ("upstream-src:ToleratesTaint/empty effect matches PreferNoSchedule", tol("foo", "Equal", "x"), taint("foo", "PreferNoSchedule", value="x"), True),
-    ("upstream-src:ToleratesTaint/empty operator means Equal (values equal)", tol("foo", value="bar", effect="NoSchedule"), taint("foo", "NoSchedule", value="bar"), True),
-    ("upstream-src:ToleratesTaint/empty operator means Equal (values differ)", tol("foo", value="bar", effect="NoSchedule"), taint("foo", "NoSchedule", value="baz"), False),
-    ("upstream-src:ToleratesTaint/empty operator, both values empty", tol("foo", effect="NoSchedule"), taint("foo", "NoSchedule"), True),
-    ("upstream-src:ToleratesTaint/Exists ignores a toleration value", tol("foo", "Exists", "ignored", "NoSchedule"), taint("foo", "NoSchedule", value="bar"), True),
-    ("upstream-src:ToleratesTaint/key mismatch", tol("foo", "Exists", effect="NoSchedule"), taint("bar", "NoSchedule"), False),
-    ("upstream-src:ToleratesTaint/empty key with Equal and empty values", tol("", "Equal", "", "NoSchedule"), taint("foo", "NoSchedule"), True),
-    ("upstream-src:ToleratesTaint/empty key with Equal and differing value", tol("", "Equal", "", "NoSchedule"), taint("foo", "NoSchedule", value="bar"), False),
-    ("upstream-src:ToleratesTaint/unknown operator never tolerates", tol("foo", "Bogus", effect="NoSchedule"), taint("foo", "NoSchedule"), False),
-    ("upstream-src:ToleratesTaint/tolerationSeconds does not affect matching", tol("foo", "Exists", effect="NoExecute", seconds=0), taint("foo", "NoExecute"), True),
-    ("upstream-src:ToleratesTaint/empty toleration (no key/op/effect) matches only an empty-value taint", tol(), taint("foo", "NoSchedule"), True),
-    ("upstream-src:ToleratesTaint/empty toleration vs valued taint", tol(), taint("foo", "NoSchedule", value="v"), False),
+    ("upstream-src:ToleratesTaint/empty effect matches NoExecute", tol("foo", "Exists"), taint("foo", effect="NoExecute", value="x"), True),
+    ("upstream-src:ToleratesTaint/empty effect matches PreferNoSchedule", tol("foo", "Equal", "x"), taint("foo", effect="PreferNoSchedule", value="x"), True),
+    ("upstream-src:ToleratesTaint/empty operator means Equal (values equal)", tol("foo", value="bar", effect="NoSchedule"), taint("foo", effect="NoSchedule", value="bar"), True),
+    ("upstream-src:ToleratesTaint/empty operator means Equal (values differ)", tol("foo", value="bar", effect="NoSchedule"), taint("foo", effect="NoSchedule", value="baz"), False),
+    ("upstream-src:ToleratesTaint/empty operator, both values empty", tol("foo", effect="NoSchedule"), taint("foo", effect="NoSchedule"), True),
+    ("upstream-src:ToleratesTaint/Exists ignores a toleration value", tol("foo", "Exists", "ignored", "NoSchedule"), taint("foo", effect="NoSchedule", value="bar"), True),
+    ("upstream-src:ToleratesTaint/key mismatch", tol("foo", "Exists", effect="NoSchedule"), taint("bar", effect="NoSchedule"), False),
+    ("upstream-src:ToleratesTaint/empty key with Equal and empty values", tol("", "Equal", "", "NoSchedule"), taint("foo", effect="NoSchedule"), True),
+    ("upstream-src:ToleratesTaint/empty key with Equal and differing value", tol("", "Equal", "", "NoSchedule"), taint("foo", effect="NoSchedule", value="bar"), False),
+    ("upstream-src:ToleratesTaint/unknown operator never tolerates", tol("foo", "Bogus", effect="NoSchedule"), taint("foo", effect="NoSchedule"), False),
+    ("upstream-src:ToleratesTaint/tolerationSeconds does not affect matching", tol("foo", "Exists", effect="NoExecute", seconds=0), taint("foo", effect="NoExecute"), True),
+    ("upstream-src:ToleratesTaint/empty toleration (no key/op/effect) matches only an empty-value taint", tol(), taint("foo", effect="NoSchedule"), True),
+    ("upstream-src:ToleratesTaint/empty toleration vs valued taint", tol(), taint("foo", effect="NoSchedule", value="v"), False),
     # --- newer upstream Gt/Lt cases re-expected for v1.33 (operator unknown -> never tolerates)
-    ("v1.33-rule:ToleratesTaint/Gt with taint value greater", tol("foo", "Gt", "100", "NoSchedule"), taint("foo", "NoSchedule", value="200"), False),
-    ("v1.33-rule:ToleratesTaint/Lt with taint value smaller", tol("foo", "Lt", "100", "NoSchedule"), taint("foo", "NoSchedule", value="50"), False),
-    ("v1.33-rule:ToleratesTaint/Gt with empty effect and key", tol(operator="Gt", value="1"), taint("foo", "NoExecute", value="5"), False),
+    ("v1.33-rule:ToleratesTaint/Gt with taint value greater", tol("foo", "Gt", "100", "NoSchedule"), taint("foo", effect="NoSchedule", value="200"), False),
+    ("v1.33-rule:ToleratesTaint/Lt with taint value smaller", tol("foo", "Lt", "100", "NoSchedule"), taint("foo", effect="NoSchedule", value="50"), False),
+    ("v1.33-rule:ToleratesTaint/Gt with empty effect and key", tol(operator="Gt", value="1"), taint("foo", effect="NoExecute", value="5"), False),
 ]
 
 
@@ -1478,28 +1480,28 @@ UNTOLERATED_CASES = [
     ),
     (
         "tolerations match all taints, expect tolerated",
-        [taint("foo", "NoSchedule")],
+        [taint("foo", effect="NoSchedule")],
         [tol("foo", "Exists", effect="NoSchedule")],
         ALL_EFFECTS,
         [],
     ),
     (
         "tolerations don't match taints, but no taints apply to the filter, expect tolerated",
-        [taint("bar", "NoSchedule")],
+        [taint("bar", effect="NoSchedule")],
         [tol("foo", "Exists", effect="NoSchedule")],
         set(),
         [],
     ),
     (
         "no filterFunc indicated, means all taints apply to the filter, tolerations don't match taints, expect untolerated",
-        [taint("bar", "NoSchedule")],
+        [taint("bar", effect="NoSchedule")],
         [tol("foo", "Exists", effect="NoSchedule")],
         ALL_EFFECTS,
-        [taint("bar", "NoSchedule")],
+        [taint("bar", effect="NoSchedule")],
     ),
     (
         "tolerations match taints, expect tolerated",
-        [taint("foo", "NoExecute"), taint("bar", "NoSchedule")],
+        [taint("foo", effect="NoExecute"), taint("bar", effect="NoSchedule")],
         [tol("foo", "Exists", effect="NoExecute")],
         {"NoExecute"},
         [],
@@ -1510,19 +1512,19 @@ UNTOLERATED_SRC_CASES = [
     (
         "upstream-src:FindMatchingUntoleratedTaint/node order kept, tolerated and filtered-out taints dropped",
         [
-            taint("c", "NoSchedule", value="1"),
-            taint("a", "PreferNoSchedule"),
-            taint("b", "NoExecute"),
-            taint("ok", "NoSchedule"),
-            taint("d", "NoExecute", value="2"),
+            taint("c", effect="NoSchedule", value="1"),
+            taint("a", effect="PreferNoSchedule"),
+            taint("b", effect="NoExecute"),
+            taint("ok", effect="NoSchedule"),
+            taint("d", effect="NoExecute", value="2"),
         ],
         [tol("ok", "Exists")],
         {"NoSchedule", "NoExecute"},
-        [taint("c", "NoSchedule", value="1"), taint("b", "NoExecute"), taint("d", "NoExecute", value="2")],
+        [taint("c", effect="NoSchedule", value="1"), taint("b", effect="NoExecute"), taint("d", effect="NoExecute", value="2")],
     ),
     (
         "upstream-src:predicates/NoSchedule+NoExecute filter ignores PreferNoSchedule",
-        [taint("soft", "PreferNoSchedule")],
+        [taint("soft", effect="PreferNoSchedule")],
         [],
         {"NoSchedule", "NoExecute"},
         [],

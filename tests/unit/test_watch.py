@@ -16,6 +16,7 @@ client-go's reflector and the apiserver's watch handler do, k8s.io/apimachinery 
 
 from __future__ import annotations
 
+import io
 import json
 import queue
 import threading
@@ -28,8 +29,9 @@ from kubectl_ds.core import rollout as ro
 from kubectl_ds.core.versions import KubeVersion
 from kubectl_ds.env import Env
 from kubectl_ds.errors import DsError
-from kubectl_ds.follow import Follower
+from kubectl_ds.run.follow import Follower
 from kubectl_ds.source.watch import Stream
+from kubectl_ds.source.watch import WatchItem as W
 from tests import builders as b
 from tests.builders import V133
 
@@ -165,7 +167,7 @@ def test_stream_delivers_events_and_watches_from_given_version(run_stream):
     a1, b1 = _obj("a", "11"), _obj("b", "12")
     fake = FakeList(watches=[FakeResponse([_ev("ADDED", a1), _ev("MODIFIED", b1)], chunk=7)])
     s, q = run_stream(fake, label_selector="app=agent", field_selector="")
-    assert _drain(q, 2) == [("event", "pods", "ADDED", a1), ("event", "pods", "MODIFIED", b1)]
+    assert _drain(q, 2) == [W.event("pods", "ADDED", a1), W.event("pods", "MODIFIED", b1)]
     _until_hanging(fake)
     first = fake.calls[0]
     assert first["watch"] is True and first["resource_version"] == "10" and first["allow_watch_bookmarks"] is True
@@ -182,10 +184,10 @@ def test_stream_410_gone_relists_and_resumes_from_the_list_version(run_stream):
                     pages=[([_obj("a", "45"), b40], "50")])
     s, q = run_stream(fake, label_selector="app=agent")
     items = _drain(q, 3)
-    assert items[0] == ("event", "pods", "ADDED", a11)
-    assert items[1] == ("relist", "pods", [_obj("a", "45"), b40])
+    assert items[0] == W.event("pods", "ADDED", a11)
+    assert items[1] == W.relist("pods", [_obj("a", "45"), b40])
     # b at version 40 came with the list: the watch's copy of it is not delivered again
-    assert items[2] == ("event", "pods", "MODIFIED", a60)
+    assert items[2] == W.event("pods", "MODIFIED", a60)
     _until_hanging(fake)
     assert fake.watch_versions() == ["10", "50", "60"]
     relist = [c for c in fake.calls if not c.get("watch")]
@@ -202,9 +204,9 @@ def test_stream_reconnects_from_last_version_seen_not_from_start(run_stream):
         FakeResponse([_ev("MODIFIED", a12), _ev("MODIFIED", a13), _ev("ADDED", b14)])])
     s, q = run_stream(fake)
     items = _drain(q, 5)
-    assert items == [("event", "pods", "ADDED", a11), ("event", "pods", "MODIFIED", a12),
-                     ("reconnect", "pods", "[Errno 104] Connection reset by peer"),
-                     ("event", "pods", "MODIFIED", a13), ("event", "pods", "ADDED", b14)]
+    assert items == [W.event("pods", "ADDED", a11), W.event("pods", "MODIFIED", a12),
+                     W.reconnect("pods", "[Errno 104] Connection reset by peer"),
+                     W.event("pods", "MODIFIED", a13), W.event("pods", "ADDED", b14)]
     _until_hanging(fake)
     assert fake.watch_versions()[:2] == ["10", "12"]
     assert s.reconnects == 1 and s.relists == 0
@@ -235,7 +237,7 @@ def test_stream_bookmark_advances_version_without_delivery(run_stream):
     fake = FakeList(watches=[FakeResponse([_ev("ADDED", a11), _bookmark("77")],
                                           error=ConnectionResetError("Connection reset by peer"))])
     s, q = run_stream(fake)
-    assert _drain(q, 2) == [("event", "pods", "ADDED", a11), ("reconnect", "pods", "Connection reset by peer")]
+    assert _drain(q, 2) == [W.event("pods", "ADDED", a11), W.reconnect("pods", "Connection reset by peer")]
     _until_hanging(fake)
     assert fake.watch_versions() == ["10", "77"]
     assert _quiet(q)
@@ -253,7 +255,7 @@ def test_stream_other_watch_error_reconnects(run_stream):
     err = _ev("ERROR", {"kind": "Status", "status": "Failure", "message": "etcdserver: leader changed", "code": 500})
     fake = FakeList(watches=[FakeResponse([err])])
     s, q = run_stream(fake)
-    assert _drain(q, 1) == [("reconnect", "pods", "watch error: etcdserver: leader changed")]
+    assert _drain(q, 1) == [W.reconnect("pods", "watch error: etcdserver: leader changed")]
     _until_hanging(fake)
     assert fake.watch_versions() == ["10", "10"] and s.relists == 0
 
@@ -406,11 +408,11 @@ def test_follower_follows_events_to_done_and_closes_streams():
     ds, revs, nodes = _world()
     old = [_pod(ds, n, OLD) for n in NODES]
     new = [_pod(ds, n, NEW) for n in NODES]
-    script = [("event", "pods", "DELETED", old[0]), ("event", "pods", "ADDED", new[0]),
-              ("reconnect", "pods", "Connection reset by peer"),
-              ("event", "pods", "ADDED", new[0]),            # a replayed event changes nothing
-              ("event", "pods", "DELETED", old[1]), ("event", "pods", "ADDED", new[1]),
-              ("event", "daemonsets", "MODIFIED", _ds_with(ds, updatedNumberScheduled=2))]
+    script = [W.event("pods", "DELETED", old[0]), W.event("pods", "ADDED", new[0]),
+              W.reconnect("pods", "Connection reset by peer"),
+              W.event("pods", "ADDED", new[0]),            # a replayed event changes nothing
+              W.event("pods", "DELETED", old[1]), W.event("pods", "ADDED", new[1]),
+              W.event("daemonsets", "MODIFIED", _ds_with(ds, updatedNumberScheduled=2))]
     src = FakeSource(ds, old, nodes, revs, script)
     f, changes, notes = _follower(src, deadline=30, timeout=30)
     final = f.run()
@@ -457,8 +459,8 @@ def test_follower_timeout():
 def test_follower_relist_replaces_the_cache():
     ds, revs, nodes = _world()
     src = FakeSource(ds, [_pod(ds, n, OLD) for n in NODES], nodes, revs,
-                     [("relist", "pods", [_pod(ds, n, NEW) for n in NODES]),
-                      ("relist", "daemonsets", [_ds_with(ds, updatedNumberScheduled=2)])])
+                     [W.relist("pods", [_pod(ds, n, NEW) for n in NODES]),
+                      W.relist("daemonsets", [_ds_with(ds, updatedNumberScheduled=2)])])
     f, changes, _ = _follower(src, deadline=30, timeout=30)
     assert f.run().state == ro.DONE
 
@@ -466,20 +468,20 @@ def test_follower_relist_replaces_the_cache():
 def test_follower_rereads_revisions_for_an_unknown_hash():
     ds, revs, nodes = _world()
     src = FakeSource(ds, [_pod(ds, n, OLD) for n in NODES], nodes, revs[:1],
-                     [("event", "pods", "MODIFIED", _pod(ds, "n0", NEW))])
+                     [W.event("pods", "MODIFIED", _pod(ds, "n0", NEW))])
     f, _, _ = _follower(src, timeout=0.3)
     f.run()
     assert src.revision_reads == 2
 
 
 @pytest.mark.parametrize("item", [
-    pytest.param(("event", "daemonsets", "DELETED", None), id="deleted-event"),
-    pytest.param(("relist", "daemonsets", []), id="gone-after-relist"),
+    pytest.param(W.event("daemonsets", "DELETED", None), id="deleted-event"),
+    pytest.param(W.relist("daemonsets", []), id="gone-after-relist"),
 ])
 def test_follower_deleted_daemonset_is_one_error(item):
     ds, revs, nodes = _world()
-    if item[0] == "event":
-        item = item[:3] + (ds,)
+    if item.what == "event":
+        item = item._replace(obj=ds)
     src = FakeSource(ds, [_pod(ds, n, OLD) for n in NODES], nodes, revs, [item])
     f, _, _ = _follower(src, deadline=30, timeout=30)
     with pytest.raises(DsError) as exc:
@@ -490,7 +492,7 @@ def test_follower_deleted_daemonset_is_one_error(item):
 
 def test_rollout_command_deleted_daemonset_exits_2_with_one_line(run_cli):
     ds, revs, nodes = _world()
-    src = FakeSource(ds, [_pod(ds, n, OLD) for n in NODES], nodes, revs, [("event", "daemonsets", "DELETED", ds)])
+    src = FakeSource(ds, [_pod(ds, n, OLD) for n in NODES], nodes, revs, [W.event("daemonsets", "DELETED", ds)])
     res = run_cli("rollout", "agent", "-n", "default", expect=2,
                   env=Env(source_factory=lambda opts: src, clock=src.clock, color=False))
     assert res.stderr == 'error: daemonset "agent" has been deleted\n'
@@ -520,3 +522,42 @@ def test_json_follow_ends_with_a_final_object(capsys):
     first, last = _json.loads(lines[0]), _json.loads(lines[-1])
     assert "final" not in first and last["final"] is True and last["timedOut"] is True
     assert last["state"] == "Progressing" and last["updated"] == 0
+
+
+class _Terminal(io.StringIO):
+    """A stdout that is a terminal."""
+
+    def isatty(self):
+        return True
+
+
+def test_env_tty_comes_from_the_stream_and_colour_from_no_color(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert Env(stdout=_Terminal()).is_tty() and Env(stdout=_Terminal()).use_color()
+    assert not Env(stdout=io.StringIO()).is_tty() and not Env(stdout=io.StringIO()).use_color()
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert Env(stdout=_Terminal()).is_tty() and not Env(stdout=_Terminal()).use_color()
+    assert Env(stdout=_Terminal(), color=True).use_color() and not Env(stdout=_Terminal(), tty=False).is_tty()
+
+
+def test_no_color_keeps_the_progress_line_redrawn_in_place(run_cli, monkeypatch):
+    """NO_COLOR turns colour off, not the in-place redraw of `rollout`'s progress line on a terminal."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    ds, revs, nodes = _world()
+    src = FakeSource(ds, [_pod(ds, n, OLD) for n in NODES], nodes, revs, [W.event("daemonsets", "DELETED", ds)])
+    terminal = _Terminal()
+    run_cli("rollout", "agent", "-n", "default", expect=2,
+            env=Env(source_factory=lambda opts: src, clock=src.clock, stdout=terminal))
+    text = terminal.getvalue()
+    assert text.startswith("\r\x1b[Kdaemon set default/agent: revision 2 (7c6b5d4f8)")
+    # the progress line is drawn over the cleared line, without a newline: the next one replaces it
+    assert text.endswith("\n\r\x1b[Kupdated 0/2, available 2/2, unavailable 0 of maxUnavailable 1"), repr(text)
+    assert "\x1b[3" not in text and "\x1b[1m" not in text      # no colour
+
+
+def test_without_a_terminal_the_progress_line_is_plain_lines(run_cli):
+    ds, revs, nodes = _world()
+    src = FakeSource(ds, [_pod(ds, n, OLD) for n in NODES], nodes, revs, [W.event("daemonsets", "DELETED", ds)])
+    res = run_cli("rollout", "agent", "-n", "default", expect=2,
+                  env=Env(source_factory=lambda opts: src, clock=src.clock, color=True))
+    assert "\r" not in res.stdout and "\x1b[K" not in res.stdout

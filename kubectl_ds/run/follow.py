@@ -12,14 +12,14 @@ import queue
 import threading
 from typing import Callable, Dict, List, Optional
 
+from kubectl_ds.core.events import failed_create_selector
 from kubectl_ds.core.fit import FitContext
 from kubectl_ds.core.objects import get_in, labels, namespace, uid
-from kubectl_ds.core.podstate import failed_create_selector
 from kubectl_ds.core.revisions import HASH_LABEL
 from kubectl_ds.core.rollout import DONE, MISSING, STUCK, RolloutStatus, judge, pending_targets, progress
 from kubectl_ds.core.selectors import label_selector_string
 from kubectl_ds.errors import DsError, NotFound
-from kubectl_ds.source.watch import monotonic, wait_event
+from kubectl_ds.source.watch import RECONNECT, RELIST, WatchItem, monotonic, wait_event
 
 EVENTS_EVERY = 5.0   # seconds between event re-reads for Pending pods
 MAX_PENDING_NODES = 20   # nodes whose pods are read to explain a Pending daemon pod
@@ -124,22 +124,22 @@ class Follower:
                                   self.clock(), self.node_pods, ctx=self.fit)
         return status
 
-    def _apply(self, item) -> None:
-        what, kind = item[0], item[1]
-        if what == "reconnect":
-            self.on_note(f"watch of {kind} interrupted ({item[2]}); resuming")
+    def _apply(self, item: WatchItem) -> None:
+        kind = item.kind
+        if item.what == RECONNECT:
+            self.on_note(f"watch of {kind} interrupted ({item.error}); resuming")
             return
         cache = self.pods if kind == "pods" else self.nodes   # not used for "daemonsets"
-        if what == "relist":
+        if item.what == RELIST:
             if kind == "daemonsets":
-                if not item[2]:
+                if not item.items:
                     raise DsError(f'daemonset "{self.name}" has been deleted')
-                self._set_ds(item[2][0])
+                self._set_ds(item.items[0])
             else:
                 cache.clear()
-                cache.update({uid(o): o for o in item[2]})
+                cache.update({uid(o): o for o in item.items})
             return
-        etype, obj = item[2], item[3]
+        etype, obj = item.event_type, item.obj or {}   # item.what == EVENT
         if kind == "daemonsets":
             if etype == "DELETED":
                 raise DsError(f'daemonset "{self.name}" has been deleted')

@@ -42,7 +42,6 @@ class Plan:
     namespace: str
     name: str
     old_uid: str
-    old_resource_version: str
     old_generation: int
     old_selector: Mapping
     new_selector: Mapping
@@ -206,7 +205,6 @@ def plan(old: Mapping, new_manifest: Mapping, pods: Sequence[Mapping], nodes: Se
     if not mine:
         warnings.append("the DaemonSet has no pods: nothing to hand over")
     return Plan(namespace=namespace(old), name=name(old), old_uid=uid(old),
-                old_resource_version=get_in(old, "metadata", "resourceVersion", default=""),
                 old_generation=int(get_in(old, "metadata", "generation", default=0) or 0),
                 old_selector=copy.deepcopy(dict(old_sel)), new_selector=copy.deepcopy(dict(new_sel or {})),
                 backup=clean(old), new_manifest=new, add_labels=add,

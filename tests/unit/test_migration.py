@@ -318,7 +318,7 @@ def test_plan_hands_over_only_the_daemonsets_own_pods_sorted():
     p = M.plan(old, new_with(old, "app=agent,tier=node"), [orphan, *mine, foreign, elsewhere, gone], nodes(), [])
     assert p.pods == tuple((f"agent-{s}", mine[i]["metadata"]["uid"]) for i, s in ((1, "a"), (2, "b"), (0, "c")))
     assert (p.namespace, p.name, p.old_uid) == (NS, "agent", old["metadata"]["uid"])
-    assert (p.old_resource_version, p.old_generation) == ("2000", 1)
+    assert p.old_generation == 1
     assert p.old_selector == {"matchLabels": {"app": "agent"}}
     assert p.new_selector == {"matchLabels": {"app": "agent", "tier": "node"}}
     assert p.backup == M.clean(old) and "uid" not in p.backup["metadata"] and "status" not in p.backup

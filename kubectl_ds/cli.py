@@ -17,6 +17,7 @@ from kubectl_ds.commands.why import why
 from kubectl_ds.env import Env
 from kubectl_ds.errors import DsError, ExitCode
 from kubectl_ds.options import DUMP_COMMAND, global_options
+from kubectl_ds.render.common import printable
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -66,19 +67,20 @@ for command, _, _ in COMMANDS:
 
 
 def main(argv=None, obj=None) -> None:
-    """Entry point: runs the CLI, turning every expected failure into one `error:` line.
+    """Entry point: runs the CLI, turning every expected failure into one `error:` line (its
+    control characters escaped: a newline or an ESC from the data cannot break it or the terminal).
 
     `obj` is the Env (tests pass one with a fixed clock); None builds the real one.
     """
     try:
         rc = root.main(args=argv, prog_name="kubectl ds", standalone_mode=False, obj=obj)
     except DsError as err:
-        click.echo(f"error: {err.message}", err=True)
+        click.echo(f"error: {printable(err.message)}", err=True)
         sys.exit(err.exit_code)
     except click.exceptions.Exit as ex:
         sys.exit(ex.exit_code)
     except click.ClickException as err:
-        click.echo(f"error: {err.format_message()}", err=True)
+        click.echo(f"error: {printable(err.format_message())}", err=True)
         sys.exit(ExitCode.CANNOT_ANSWER)
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)
@@ -90,7 +92,7 @@ def main(argv=None, obj=None) -> None:
     except Exception as err:  # noqa: BLE001 - a bug: still one line, the traceback on request
         if os.environ.get("KUBECTL_DS_DEBUG"):
             raise
-        click.echo(f"error: internal error: {type(err).__name__}: {err} "
+        click.echo(f"error: internal error: {type(err).__name__}: {printable(err)} "
                    "(set KUBECTL_DS_DEBUG=1 for a traceback, and please report it)", err=True)
         sys.exit(ExitCode.CANNOT_ANSWER)
     sys.exit(rc or 0)

@@ -195,7 +195,27 @@ def names(kind: str, line: Line, incomplete: str, timeout: float) -> List[str]:
         if not v.get("snapshot"):
             _import_client()   # local CPU time (compiling it, the first time): not the cluster's
         found = with_deadline(lambda: _lookup(kind, v, timeout), timeout)
-    return sorted({n for n in found or () if n.startswith(incomplete)})
+    # a name with a control character (a tab, a newline, an ESC) cannot be one candidate line:
+    # left out, never written to the shell
+    return sorted({n for n in found or () if isinstance(n, str) and n.startswith(incomplete) and _safe(n)})
+
+
+def _safe(text: str) -> bool:
+    from kubectl_ds.render.common import printable
+    return printable(text) == text
+
+
+def output_lines(comps: List[str]) -> List[str]:
+    """One line per candidate, as cobra reads them: `value` or `value<TAB>description`. A value
+    with a control character in it is dropped; a description has its control characters escaped."""
+    from kubectl_ds.render.common import printable
+    out = []
+    for c in comps:
+        value, tab, description = c.partition("\t")
+        if not value or not _safe(value):
+            continue
+        out.append(value + (f"\t{printable(description)}" if tab else ""))
+    return out
 
 
 def _import_client() -> None:
@@ -276,7 +296,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         if os.environ.get("KUBECTL_DS_DEBUG"):
             raise
         comps, directive = [], ERROR
-    sys.stdout.write("".join(c.replace("\n", " ") + "\n" for c in comps) + f":{directive}\n")
+    sys.stdout.write("".join(line + "\n" for line in output_lines(comps)) + f":{directive}\n")
     sys.stdout.flush()
     if any(t.name == _WORKER and t.is_alive() for t in threading.enumerate()):
         os._exit(0)   # a lookup still blocked in a socket must not delay the exit past the deadline

@@ -65,7 +65,9 @@ _SPECS = (
     (("-o", "--output"), dict(metavar="FORMAT", help="Output format: table (default), wide, json, yaml.")),
     (("--snapshot",), dict(metavar="FILE", help="Read a dump instead of a cluster (how to take one: "
                                                 "kubectl ds --help).")),
-    (("--request-timeout",), dict(metavar="SECONDS", type=float, help="Timeout of each API request (default 30).")),
+    (("--request-timeout",), dict(metavar="SECONDS", type=float,
+                                  help="Bound on each whole API request, its body included, and on an exec "
+                                       "credential plugin (default 30).")),
     (("--kube-version",), dict(metavar="X.Y", help="Apply the rules of this Kubernetes minor (1.33-1.37) instead "
                                                   "of the cluster's or the dump's.")),
 )
@@ -88,14 +90,23 @@ def pop_options(ctx: click.Context, kwargs: dict) -> Options:
     return validate({k: v for k, v in merged.items() if v is not None})
 
 
+# the global options that name something: an empty value is a mistake (an unset variable in a
+# script, `-n ""`), never "not given"
+_NON_EMPTY = (("kubeconfig", "--kubeconfig"), ("context", "--context"), ("namespace", "-n/--namespace"),
+              ("snapshot", "--snapshot"))
+
+
 def validate(values: dict) -> Options:
+    for key, flag in _NON_EMPTY:
+        if isinstance(values.get(key), str) and not values[key].strip():
+            raise DsError(f"{flag} must not be empty")
     opts = Options(**values)
     if opts.output not in FORMATS:
         raise DsError(f'unknown output format "{opts.output}" (expected one of: {", ".join(FORMATS)})')
     if opts.namespace and opts.all_namespaces:
         raise DsError("-n/--namespace and -A/--all-namespaces cannot be used together")
-    if opts.request_timeout <= 0:
-        raise DsError("--request-timeout must be positive")
+    if not 0 < opts.request_timeout < float("inf"):   # NaN compares false: refused too
+        raise DsError(f"--request-timeout must be a positive number of seconds, not {opts.request_timeout}")
     if opts.kube_version is not None:
         from kubectl_ds.core.versions import valid_flag
         if not valid_flag(opts.kube_version):

@@ -13,6 +13,24 @@ from kubectl_ds.core.objects import name, namespace
 from kubectl_ds.core.versions import DEFAULT, FLAG, KubeVersion, resolve
 from kubectl_ds.errors import DsError
 from kubectl_ds.options import Options
+from kubectl_ds.render.common import printable
+
+
+class NonEmpty(click.ParamType):
+    """A name or a path that must not be empty: `why ""` or `-d ""` (an unset variable in a
+    script) is one `error:` line, exit 2, not "not given"."""
+
+    name = "text"
+
+    def convert(self, value, param, ctx) -> str:
+        if isinstance(value, str) and not value.strip():
+            what = "/".join(param.opts) if isinstance(param, click.Option) else \
+                (param.metavar or param.name or "argument").strip("[]") if param is not None else "a value"
+            raise DsError(f"{what} must not be empty")
+        return value
+
+
+NON_EMPTY = NonEmpty()
 
 
 def env_of(ctx: click.Context):
@@ -44,9 +62,9 @@ def kube_version(opts: Options, source) -> KubeVersion:
     if why:   # the source could not tell (or not fully): say what was used instead
         instead = f"applying the rules of Kubernetes v{kv.label}" if kv.source == DEFAULT else \
             f"using the newest kubelet's ({reported})"
-        click.echo(f"warning: {why}: {instead}", err=True)
+        click.echo(printable(f"warning: {why}: {instead}"), err=True)
     if warning:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(printable(f"warning: {warning}"), err=True)
     return kv
 
 
@@ -97,6 +115,12 @@ def color(ctx: click.Context) -> bool:
     return env_of(ctx).use_color()
 
 
-def no_daemonsets(where: Optional[str]) -> None:
-    scope = f"in namespace {where}" if where else "in any namespace"
-    click.echo(f"No DaemonSets found {scope}.", err=True)
+def no_daemonsets(opts: Options, where: Optional[str], scope: str = "") -> bool:
+    """Nothing in scope. Text output: says so on stderr and returns True (print nothing more).
+    -o json|yaml: returns False, and the command prints its usual document with empty lists, so
+    that a script always reads a document (as `kubectl get -o json` does)."""
+    if opts.output in ("json", "yaml"):
+        return False
+    scope = scope or (f"in namespace {where}" if where else "in any namespace")
+    click.echo(printable(f"No DaemonSets found {scope}."), err=True)
+    return True

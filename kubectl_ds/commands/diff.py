@@ -8,6 +8,7 @@ from functools import lru_cache
 import click
 
 from kubectl_ds.commands.common import (
+    NON_EMPTY,
     color,
     echo,
     find_daemonset,
@@ -17,7 +18,7 @@ from kubectl_ds.commands.common import (
     open_source,
     scope_namespace,
 )
-from kubectl_ds.core.coverage import compare
+from kubectl_ds.core.coverage import Coverage, compare
 from kubectl_ds.core.events import failed_create, failed_create_selector
 from kubectl_ds.core.objects import get_in, namespace
 from kubectl_ds.core.selectors import SelectorError, label_selector_string
@@ -76,8 +77,9 @@ Examples:
 
 
 @click.command(epilog=EXAMPLES)
-@click.argument("ds_name", metavar="[NAME]", required=False)
-@click.option("-f", "--filename", metavar="FILE", help="What-if: nodes a new manifest for NAME would gain or lose.")
+@click.argument("ds_name", metavar="[NAME]", required=False, type=NON_EMPTY)
+@click.option("-f", "--filename", metavar="FILE", type=NON_EMPTY,
+              help="What-if: nodes a new manifest for NAME would gain or lose.")
 @global_options
 @click.pass_context
 def diff(ctx, ds_name, filename, **kwargs):
@@ -98,8 +100,7 @@ def diff(ctx, ds_name, filename, **kwargs):
     else:
         ns = scope_namespace(opts, source, default_all=False)
         daemonsets = source.daemonsets(ns, opts.selector)
-        if not daemonsets:
-            no_daemonsets(ns)
+        if not daemonsets and no_daemonsets(opts, ns):
             return
         nodes, revisions = source.nodes(), source.revisions(ns)
         # a few DaemonSets: only their candidate pods, one selector at a time (not every pod in
@@ -112,7 +113,7 @@ def diff(ctx, ds_name, filename, **kwargs):
             scope_events) for ds in daemonsets]
         result.sort(key=lambda c: (c.namespace, c.name))
         drift = any(not c.in_sync for c in result)
-    echo(render(result, opts.output, color(ctx), version=kv))
+    echo(render(result, opts.output, color(ctx), item_type=Coverage, version=kv))
     if drift:
         ctx.exit(ExitCode.BAD_NEWS)
 

@@ -43,8 +43,7 @@ def footprint(ctx, by_node, **kwargs):
     kv = kube_version(opts, source)
     ns = scope_namespace(opts, source, default_all=False)
     daemonsets = source.daemonsets(ns, opts.selector)
-    if not daemonsets:
-        no_daemonsets(ns)
+    if not daemonsets and no_daemonsets(opts, ns):
         return
     nodes = source.nodes()
     fit = placement_context(source, kv, daemonsets, templates=True)

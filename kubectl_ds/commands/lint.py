@@ -7,6 +7,7 @@ import copy
 import click
 
 from kubectl_ds.commands.common import (
+    NON_EMPTY,
     color,
     echo,
     find_daemonset,
@@ -44,8 +45,8 @@ Examples:
 
 
 @click.command(epilog=EXAMPLES)
-@click.argument("ds_name", metavar="[NAME]", required=False)
-@click.option("-f", "--filename", "files", multiple=True, metavar="FILE",
+@click.argument("ds_name", metavar="[NAME]", required=False, type=NON_EMPTY)
+@click.option("-f", "--filename", "files", multiple=True, metavar="FILE", type=NON_EMPTY,
               help="Lint these manifests (YAML or JSON, multi-document, List; a directory; - for stdin) "
                    "instead of the cluster's objects. The cluster's nodes are read only with --snapshot, "
                    "--kubeconfig or --context.")
@@ -58,8 +59,7 @@ def lint(ctx, ds_name, files, fail_on, **kwargs):
     opts = pop_options(ctx, kwargs)
     if files:
         daemonsets, workloads = _from_files(files, ds_name, opts.namespace)
-        if not daemonsets and not workloads:
-            click.echo(f"No DaemonSets found in {', '.join(files)}.", err=True)
+        if not daemonsets and not workloads and no_daemonsets(opts, None, f"in {', '.join(files)}"):
             return
         uses_cluster = opts.snapshot or opts.kubeconfig or opts.context
         if uses_cluster:
@@ -76,8 +76,7 @@ def lint(ctx, ds_name, files, fail_on, **kwargs):
         else:
             ns = scope_namespace(opts, source, default_all=False)
             daemonsets, workloads = source.daemonsets(ns, opts.selector), source.workloads(ns, opts.selector)
-            if not daemonsets and not workloads:
-                no_daemonsets(ns)
+            if not daemonsets and not workloads and no_daemonsets(opts, ns):
                 return
         nodes = source.nodes()
     report = run_checks(daemonsets, workloads, nodes, rules=kv.rules)

@@ -8,13 +8,14 @@ import shlex
 
 import click
 
-from kubectl_ds.commands.common import color, echo, env_of, kube_version, open_source, placement_context
+from kubectl_ds.commands.common import NON_EMPTY, color, echo, env_of, kube_version, open_source, placement_context
 from kubectl_ds.core.migration import derive_manifest, rollout_in_progress, selector_from_string
 from kubectl_ds.core.migration import plan as make_plan
 from kubectl_ds.core.selectors import SelectorError, label_selector_string
 from kubectl_ds.errors import DsError, ExitCode
 from kubectl_ds.options import DURATION, global_options, pop_options
 from kubectl_ds.render import render
+from kubectl_ds.render.common import escaped, printable
 
 EXAMPLES = """
 \b
@@ -35,15 +36,17 @@ Examples:
 
 
 @click.command(epilog=EXAMPLES)
-@click.argument("ds_name", metavar="[NAME]", required=False)
-@click.option("-f", "--filename", metavar="FILE", help="The new DaemonSet manifest (same name, new selector).")
+@click.argument("ds_name", metavar="[NAME]", required=False, type=NON_EMPTY)
+@click.option("-f", "--filename", metavar="FILE", type=NON_EMPTY,
+              help="The new DaemonSet manifest (same name, new selector).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--dry-run", is_flag=True, help="Show the plan and stop.")
 @click.option("--force", is_flag=True, help="Migrate even while a rollout is in progress.")
 @click.option("--no-rollout", is_flag=True, help="Stop once the pods are adopted; do not follow the rollout.")
-@click.option("--state-file", metavar="PATH", help="Journal (default ./NAME.migration.json).")
-@click.option("--resume", "resume_path", metavar="STATE", help="Finish an interrupted migration.")
-@click.option("--rollback", "rollback_path", metavar="STATE", help="Restore the original DaemonSet and labels.")
+@click.option("--state-file", metavar="PATH", type=NON_EMPTY, help="Journal (default ./NAME.migration.json).")
+@click.option("--resume", "resume_path", metavar="STATE", type=NON_EMPTY, help="Finish an interrupted migration.")
+@click.option("--rollback", "rollback_path", metavar="STATE", type=NON_EMPTY,
+              help="Restore the original DaemonSet and labels.")
 @click.option("--timeout", type=DURATION, default="0", metavar="DURATION",
               help="For the final rollout: give up after this long.")
 @global_options
@@ -91,10 +94,10 @@ def migrate(ctx, ds_name, filename, yes, dry_run, force, no_rollout, state_file,
         raise DsError(f"{path} exists (an earlier migration?): use --resume/--rollback, or --state-file")
     state = Journal.new(plan, no_rollout)
     state.save(path)
-    echo(f"journal: {path}")
+    echo(printable(f"journal: {path}"))
     with _journal_kept(path):
         _runner(ctx, opts, source, path, timeout).run(state)
-    echo(f"migrated daemon set {ns}/{ds_name}: new selector {label_selector_string(plan.new_selector)}")
+    echo(printable(f"migrated daemon set {ns}/{ds_name}: new selector {label_selector_string(plan.new_selector)}"))
 
 
 def _confirm() -> None:
@@ -126,6 +129,13 @@ def _permissions(source, ns: str):
     return [Refusal("Forbidden", f"you may not {', '.join(missing)} in namespace {ns}")] if missing else []
 
 
+# everywhere else the global -l/--selector filters DaemonSets; here it is the selector to migrate to
+for _param in migrate.params:
+    if isinstance(_param, click.Option) and _param.name == "selector":
+        _param.help = ("The NEW selector to re-create the DaemonSet with (e.g. app=log-agent,tier=node; "
+                       "set-based requirements too), instead of a manifest (-f). It does not filter.")
+
+
 def _runner(ctx, opts, source, path: str, timeout_s: float):
     from kubectl_ds.run.migration import Runner
     from kubectl_ds.source.writer import Writer
@@ -137,7 +147,7 @@ def _runner(ctx, opts, source, path: str, timeout_s: float):
         last = [None]
 
         def change(s, prev):
-            line = progress_line(s)
+            line = printable(progress_line(s))
             if line != last[0]:
                 click.echo(line)
                 last[0] = line
@@ -147,10 +157,10 @@ def _runner(ctx, opts, source, path: str, timeout_s: float):
         fit = placement_context(source, versions[0], [source.daemonset(ns, name)])
         f = Follower(source, ns, name, env_of(ctx).clock, 600, timeout_s, change, fit=fit)
         final = f.run()
-        for line in final_lines(final, f.timed_out, timeout_s):
+        for line in final_lines(escaped(final), f.timed_out, timeout_s):
             click.echo(line)
         return final.done
-    return Runner(Writer(source), source, path, lambda text: click.echo(text), follow=follow,
+    return Runner(Writer(source), source, path, lambda text: click.echo(printable(text)), follow=follow,
                   after_step=_exit_after_hook())
 
 
@@ -188,7 +198,7 @@ def _journal_kept(path: str, rolling_back: bool = False):
             raise
         raise DsError(f"{err.message}; {hint}", err.exit_code, advised=True) from None
     except KeyboardInterrupt:
-        click.echo(f"interrupted; {hint}", err=True)
+        click.echo(printable(f"interrupted; {hint}"), err=True)
         raise
 
 
@@ -210,5 +220,5 @@ def _continue(ctx, opts, resume_path, rollback_path):
         return
     with _journal_kept(path):
         runner.run(state)
-    echo(f"migrated daemon set {state.namespace}/{state.name}: new selector "
-         f"{label_selector_string(state.new_selector)}")
+    echo(printable(f"migrated daemon set {state.namespace}/{state.name}: new selector "
+                   f"{label_selector_string(state.new_selector)}"))

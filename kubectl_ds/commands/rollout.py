@@ -9,6 +9,7 @@ from typing import Optional, TextIO
 import click
 
 from kubectl_ds.commands.common import (
+    NON_EMPTY,
     color,
     echo,
     env_of,
@@ -27,6 +28,7 @@ from kubectl_ds.core.versions import KubeVersion
 from kubectl_ds.errors import DsError, ExitCode
 from kubectl_ds.options import DURATION, global_options, pop_options
 from kubectl_ds.render import render
+from kubectl_ds.render.common import escaped, printable
 from kubectl_ds.render.rollout import change_lines, final_lines, header, progress_line, revision_text, rollout_document
 from kubectl_ds.run.follow import Follower, pods_on_nodes, rollout_events
 
@@ -67,7 +69,7 @@ def rollout():
 
 
 @rollout.command("status", epilog=EXAMPLES)
-@click.argument("ds_name", metavar="NAME")
+@click.argument("ds_name", metavar="NAME", type=NON_EMPTY)
 @click.option("--follow/--no-follow", "-w", default=True, help="Keep watching until done (default) or look once.")
 @click.option("--timeout", "timeout_s", type=DURATION, default="0", metavar="DURATION",
               help="Give up after this long (exit 1); 0: never.")
@@ -140,6 +142,7 @@ class _LivePrinter:
         if self.fmt in ("json", "yaml"):
             self._doc({**rollout_document(s), **self.version.to_dict()})
             return
+        s, prev = escaped(s), escaped(prev)   # text lines: no control character of the cluster's
         if not self.started:
             self.started = True
             self._line(f"{header(s)}    ({self.version.describe()})")
@@ -154,7 +157,7 @@ class _LivePrinter:
 
     def note(self, text: str) -> None:
         if self.fmt not in ("json", "yaml"):
-            self._line(text)
+            self._line(printable(text))
 
     def finish(self, s, timed_out: bool, timeout: float) -> None:
         if self.fmt in ("json", "yaml"):
@@ -163,12 +166,12 @@ class _LivePrinter:
             return
         if self.tty:
             (self.out or sys.stdout).write("\n")
-        for line in final_lines(s, timed_out, timeout):
+        for line in final_lines(escaped(s), timed_out, timeout):
             self._echo(line)
 
 
 @rollout.command("history", epilog=EXAMPLES)
-@click.argument("ds_name", metavar="NAME")
+@click.argument("ds_name", metavar="NAME", type=NON_EMPTY)
 @click.option("--revision", type=int, default=None, help="Show this revision's template and its diff.")
 @global_options
 @click.pass_context
@@ -187,6 +190,6 @@ def history(ctx, ds_name, revision, **kwargs):
             from kubectl_ds.render.common import dump
             echo(dump({"revision": doc.number, "hash": doc.hash, "template": doc.template}, opts.output))
         else:
-            echo(revision_text(revs, revision))
+            echo(revision_text(escaped(revs), revision))
         return
     echo(render(revs, opts.output, color(ctx), item_type=Revision))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from kubectl_ds.commands.common import (
+    NON_EMPTY,
     color,
     echo,
     kube_version,
@@ -36,8 +37,8 @@ Examples:
 
 
 @click.command(epilog=EXAMPLES)
-@click.argument("node_name", metavar="NODE")
-@click.option("-d", "--daemonset", "ds_name", metavar="NAME",
+@click.argument("node_name", metavar="NODE", type=NON_EMPTY)
+@click.option("-d", "--daemonset", "ds_name", metavar="NAME", type=NON_EMPTY,
               help="Only this DaemonSet (in every namespace that has one, or only in -n's).")
 @global_options
 @click.pass_context

@@ -8,6 +8,8 @@ eligibility.evaluate (the controller's NodeShouldRunDaemonPod) and taints.py, so
 disagree with `why` and `diff` about where a DaemonSet runs. Rollout arithmetic is strategy.py's,
 the same as `rollout`'s: kubernetes v1.33 pkg/controller/daemon/util (UnavailableCount: percentages
 of desiredNumberScheduled rounded up; both 0 means 1, as updatedDesiredNodeCounts decides).
+What an agent is (roles.role: CNI, CSI node, device plugin, ...) weighs the host-access and resource
+checks: what its role needs is at most an info finding with the reason, never a fix that breaks it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from kubectl_ds.core import roles as rl
 from kubectl_ds.core import selectors
 from kubectl_ds.core import taints as tt
 from kubectl_ds.core.eligibility import evaluate
@@ -39,6 +42,10 @@ TRANSIENT_TAINT_PREFIXES = ("node.kubernetes.io/", "node.cloudprovider.kubernete
 SYSTEM_DIRS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/root", "/run", "/sbin", "/sys",
                "/usr", "/var/lib/containerd", "/var/lib/docker", "/var/lib/kubelet", "/var/run")
 SYSTEM_DIRS_EXACT = ("/", "/var", "/var/lib")
+# roles whose agent the node cannot do without, each with why: DS003's blanket toleration is what they need
+EVERYWHERE_ROLES = {rl.CNI: "without it no pod on the node gets a network",
+                    rl.CSI_NODE: "without it no pod on the node can mount its volumes",
+                    rl.STORAGE: "without it no pod on the node can reach its storage"}
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,7 @@ class Finding:
     message: str
     fix: Fix
     detail: Mapping = field(default_factory=dict)
+    role: str = ""        # what the object is (roles.py), "" when nothing says
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,7 @@ class LintReport:
     suppressed: Tuple[Finding, ...]      # silenced by the kubectl-ds.io/ignore annotation
     objects: Tuple[Tuple[str, str, str], ...]   # (kind, namespace, name) of every object linted
     cluster: bool                        # the nodes were known (not manifests alone)
+    roles: Mapping[Tuple[str, str, str], rl.Role] = field(default_factory=dict)   # (kind, namespace, name): role
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -132,19 +141,22 @@ def lint(daemonsets: Iterable[Mapping], workloads: Iterable[Mapping] = (),
     found: List[Finding] = []
     hidden: List[Finding] = []
     objects = []
+    roles = {}
     targets = [(d, "DaemonSet") for d in daemonsets] + [(w, w.get("kind", "")) for w in workloads]
     for obj, kind in targets:
         objects.append((kind, namespace(obj), name(obj)))
+        roles[objects[-1]] = rl.role(obj) if kind == "DaemonSet" else rl.NONE
         ignored = ignored_codes(obj)
         for finding in lint_object(obj, kind, nodes, rules):
             (hidden if finding.code in ignored else found).append(finding)
     return LintReport(tuple(sorted(found, key=_order)), tuple(sorted(hidden, key=_order)),
                       tuple(sorted(objects, key=lambda o: (o[1], _KIND_ORDER.get(o[0], 9), o[2]))),
-                      nodes is not None)
+                      nodes is not None, roles)
 
 
 def lint_object(obj: Mapping, kind: str, nodes: Optional[Sequence[Mapping]], rules: Rules) -> List[Finding]:
     out, skipped = [], []
+    role = rl.role(obj).name if kind == "DaemonSet" else ""
     for c, fn in _CHECKS:
         if kind not in c.kinds:
             continue
@@ -153,13 +165,13 @@ def lint_object(obj: Mapping, kind: str, nodes: Optional[Sequence[Mapping]], rul
                 skipped.append(c)
                 continue
             out.append(Finding(c.code, c.name, hit.severity or c.severity, kind, namespace(obj), name(obj),
-                               hit.message, hit.fix, dict(hit.detail)))
+                               hit.message, hit.fix, dict(hit.detail), role))
     if skipped:
         what = ", ".join(f"{c.code} {c.name}" for c in skipped)
         out.append(Finding(NOT_CHECKED, "NotChecked", INFO, kind, namespace(obj), name(obj),
                            f"not checked without the cluster's nodes: {what}",
                            Fix("lint it against the cluster, or against a dump of it (--snapshot)"),
-                           {"checks": [c.code for c in skipped]}))
+                           {"checks": [c.code for c in skipped]}, role))
     return out
 
 
@@ -314,9 +326,15 @@ def tolerates_everything(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> Lis
             "agents (CNI, kube-proxy, storage) and suppress DS003 there")
     specific = [tt.toleration_for({"key": k[0], "value": k[1], "effect": k[2]}) for k in sorted(through)]
     fix = Fix(text, "spec.template.spec", {"tolerations": specific}) if specific else Fix(text)
-    return [Hit(message, fix, {"effects": sorted(effects),
-                               "tolerated": [{"taint": tt.format_taint({"key": k[0], "value": k[1], "effect": k[2]}),
-                                              "nodes": sorted(ns)} for k, ns in sorted(through.items())]})]
+    detail = {"effects": sorted(effects),
+              "tolerated": [{"taint": tt.format_taint({"key": k[0], "value": k[1], "effect": k[2]}),
+                             "nodes": sorted(ns)} for k, ns in sorted(through.items())]}
+    role = rl.role(ds)
+    if role.name in EVERYWHERE_ROLES:   # what the role needs: a note, not advice to undo it
+        return [Hit(f"{message}; a {role.label} must run on every node that runs pods ({EVERYWHERE_ROLES[role.name]})",
+                    Fix("nothing to change for the role; tolerate only specific taints if some nodes must go "
+                        "without it"), dict(detail, role=role.name), INFO)]
+    return [Hit(message, fix, detail)]
 
 
 # --- resources ------------------------------------------------------------------------------
@@ -349,14 +367,26 @@ def no_requests(ds: Mapping, nodes: Optional[Sequence[Mapping]], rules: Rules) -
     return hits
 
 
+# roles whose OOM kill cuts every pod of the node off something: what
+_OOM_TAKES_DOWN = {rl.CNI: "the node's pod networking", rl.STORAGE: "the node's volumes"}
+
+
 @check("DS005", "NoMemoryLimit", WARNING, "a container has no memory limit")
 def no_memory_limit(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
     hits = []
+    role = rl.role(ds)
     for fld, i, c in _long_running(_pod_spec(ds)):
         res = c.get("resources") or {}
         if "memory" in (res.get("limits") or {}):
             continue
         limit = (res.get("requests") or {}).get("memory") or "128Mi"
+        if role.name in _OOM_TAKES_DOWN:   # an OOM kill takes the node's data path down: a trade-off, not a rule
+            hits.append(Hit(f"container {c.get('name')} has no memory limit; on a {role.label} that can be deliberate: "
+                            f"an OOM kill at the limit takes {_OOM_TAKES_DOWN[role.name]} down until it restarts",
+                            Fix(f"if you limit container {c.get('name')}'s memory, size the limit well above its "
+                                "peak usage (not at the request), and watch it"),
+                            {"container": c.get("name"), "role": role.name}, INFO))
+            continue
         hits.append(Hit(f"container {c.get('name')} has no memory limit: a leak takes memory from every node "
                         "it runs on",
                         Fix(f"limit container {c.get('name')}'s memory (for an agent, usually its memory request)",
@@ -422,11 +452,17 @@ def surge_with_host_port(ds: Mapping, nodes: Optional[Sequence[Mapping]], rules:
 def no_priority_class(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
     if _pod_spec(ds).get("priorityClassName"):
         return []
+    text = ("give it a priority above the workloads: system-node-critical for agents the node needs "
+            "(network, storage, logs), or a PriorityClass of your own")
+    ns = namespace(ds)
+    if ns != "kube-system":
+        where = f"in {ns}" if ns else "outside kube-system"
+        text += (f"; {where}, some platforms admit system-node-critical only in a namespace with a ResourceQuota "
+                 "for that priority class (spec.scopeSelector: PriorityClass In [system-node-critical]): add one, "
+                 "or use a PriorityClass of your own")
     return [Hit("no priorityClassName: the agent has the priority of any pod, so it cannot preempt its way onto a "
                 "full node and is evicted like the rest under pressure",
-                Fix("give it a priority above the workloads: system-node-critical for agents the node needs "
-                    "(network, storage, logs), or a PriorityClass of your own", "spec.template.spec",
-                    {"priorityClassName": "system-node-critical"}))]
+                Fix(text, "spec.template.spec", {"priorityClassName": "system-node-critical"}))]
 
 
 def _probe_example(c: Mapping) -> dict:
@@ -460,30 +496,77 @@ def no_liveness_probe(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[H
 # --- host access ----------------------------------------------------------------------------
 
 _NAMESPACES = {"hostNetwork": "network", "hostPID": "process", "hostIPC": "IPC"}
+# the host namespaces a role needs, and why
+_ROLE_NAMESPACES = {
+    rl.CNI: {"hostNetwork": "it configures the node's network and must run before pod networking exists"},
+    rl.NODE_METRICS: {"hostNetwork": "the node's network statistics are those of the host network namespace",
+                      "hostPID": "the node's process statistics come from the host's /proc"},
+    rl.NODE_MAINTENANCE: {"hostPID": "it reaches the host's init (PID 1) to reboot or read the node's state"},
+}
 
 
 @check("DS011", "HostNamespaces", WARNING, "hostNetwork, hostPID or hostIPC")
 def host_namespaces(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
     spec = _pod_spec(ds)
-    fields = [f for f in _NAMESPACES if spec.get(f)]
-    if not fields:
-        return []
-    what = few([_NAMESPACES[f] for f in fields])
-    return [Hit(f"shares the node's {what} namespace{'s' if len(fields) > 1 else ''} ({', '.join(fields)}), on every "
-                "node it runs on",
-                Fix(f"remove {', '.join(fields)} unless the agent needs {'them' if len(fields) > 1 else 'it'} "
-                    "(CNI, node metrics); where it does, suppress DS011 with the annotation"),
-                {"fields": fields})]
+    role = rl.role(ds)
+    needed = _ROLE_NAMESPACES.get(role.name, {})
+    hits = []
+    fields = [f for f in _NAMESPACES if spec.get(f) and f not in needed]
+    if fields:
+        what = few([_NAMESPACES[f] for f in fields])
+        hits.append(Hit(f"shares the node's {what} namespace{'s' if len(fields) > 1 else ''} ({', '.join(fields)}), "
+                        "on every node it runs on",
+                        Fix(f"remove {', '.join(fields)} unless the agent needs {'them' if len(fields) > 1 else 'it'} "
+                            "(CNI, node metrics); where it does, suppress DS011 with the annotation"),
+                        {"fields": fields}))
+    role_fields = [f for f in _NAMESPACES if spec.get(f) and f in needed]
+    if role_fields:
+        hits.append(Hit(f"shares the node's {few([_NAMESPACES[f] for f in role_fields])} namespace"
+                        f"{'s' if len(role_fields) > 1 else ''} ({', '.join(role_fields)}), as a {role.label} does: "
+                        + "; ".join(f"{f}: {needed[f]}" for f in role_fields),
+                        Fix("nothing to change for the role"), {"fields": role_fields, "role": role.name}, INFO))
+    return hits
+
+
+# the capabilities a role's agent typically needs instead of privileged (a hint, not a list to copy)
+_ROLE_CAPABILITIES = {rl.CNI: ", e.g. NET_ADMIN and NET_RAW", rl.CSI_NODE: ", e.g. SYS_ADMIN for mounts",
+                      rl.STORAGE: ", e.g. SYS_ADMIN for mounts",
+                      rl.DEVICE_PLUGIN: "; a device plugin usually needs none",
+                      rl.NODE_METRICS: "; a metrics exporter usually needs none",
+                      rl.LOG_SHIPPER: "; a log shipper that reads logs needs none"}
+# roles whose agent needs privileged for what it is, and why
+_ROLE_PRIVILEGED = {rl.NODE_MAINTENANCE: "entering the host's namespaces (nsenter) to reboot it, or reading "
+                                         "/dev/kmsg, needs device access and capabilities only privileged grants"}
 
 
 @check("DS012", "Privileged", WARNING, "a privileged container")
 def privileged(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
-    return [Hit(f"container {c.get('name')} is privileged: root on the node with every device and capability, "
-                "on every node it runs on",
-                Fix(f"drop securityContext.privileged from container {c.get('name')} and add only the capabilities "
-                    "it needs (securityContext.capabilities.add, e.g. NET_ADMIN)"),
-                {"container": c.get("name"), "path": f"spec.template.spec.{fld}[{i}].securityContext.privileged"})
-            for fld, i, c in _containers(_pod_spec(ds)) if get_in(c, "securityContext", "privileged")]
+    role = rl.role(ds)
+    hits = []
+    for fld, i, c in _containers(_pod_spec(ds)):
+        if not get_in(c, "securityContext", "privileged"):
+            continue
+        who = c.get("name")
+        detail = {"container": who, "path": f"spec.template.spec.{fld}[{i}].securityContext.privileged"}
+        message = f"container {who} is privileged: root on the node with every device and capability, on every " \
+                  "node it runs on"
+        bidirectional = [m.get("mountPath") for m in c.get("volumeMounts") or ()
+                         if m.get("mountPropagation") == rl.BIDIRECTIONAL]
+        if bidirectional:   # the apiserver refuses Bidirectional propagation in a container that is not privileged
+            hits.append(Hit(f"{message}; it must be: it mounts {few(bidirectional)} with Bidirectional propagation, "
+                            "which the apiserver allows only in a privileged container",
+                            Fix("nothing to change while the agent needs Bidirectional mount propagation"),
+                            dict(detail, role=role.name, bidirectional=bidirectional), INFO))
+        elif role.name in _ROLE_PRIVILEGED:
+            hits.append(Hit(f"{message}; a {role.label} usually needs it: {_ROLE_PRIVILEGED[role.name]}",
+                            Fix(f"keep it unless container {who} works with specific capabilities "
+                                "(securityContext.capabilities.add)"), dict(detail, role=role.name), INFO))
+        else:
+            caps = _ROLE_CAPABILITIES.get(role.name, "") if fld == "containers" or c.get("restartPolicy") == "Always" \
+                else "; an init container that only installs files needs none"
+            hits.append(Hit(message, Fix(f"drop securityContext.privileged from container {who} and add only the "
+                                         f"capabilities it needs (securityContext.capabilities.add{caps})"), detail))
+    return hits
 
 
 def system_dir(path: str) -> Optional[str]:
@@ -499,23 +582,37 @@ def system_dir(path: str) -> Optional[str]:
 @check("DS013", "WritableHostPath", WARNING, "a system directory of the node mounted writable")
 def writable_host_path(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
     spec = _pod_spec(ds)
-    host = {v.get("name"): get_in(v, "hostPath", "path", default="") for v in spec.get("volumes") or ()
-            if v.get("hostPath")}
+    host = {v.get("name"): v["hostPath"] for v in spec.get("volumes") or () if v.get("hostPath")}
+    role = rl.role(ds)
     hits = []
     for fld, i, c in _containers(spec):
         for j, mount in enumerate(c.get("volumeMounts") or ()):
             if mount.get("readOnly") or mount.get("name") not in host:
                 continue
-            path = posixpath.normpath(posixpath.join(host[mount["name"]] or "/", mount.get("subPath") or ""))
-            sysdir = system_dir(path)
-            if sysdir:
-                hits.append(Hit(f"container {c.get('name')} mounts the node's {path} writable "
-                                f"(at {mount.get('mountPath')}): it can change {sysdir} on every node",
-                                Fix(f"mount it read-only unless the agent must write there (volume {mount['name']})",
-                                    f"spec.template.spec.{fld}[{i}].volumeMounts[{j}]", {"readOnly": True}),
-                                {"container": c.get("name"), "volume": mount["name"], "hostPath": path,
-                                 "systemDir": sysdir}))
+            hp = host[mount["name"]]
+            m = rl.Mount(c, mount, rl.norm(posixpath.join(hp.get("path") or "/", mount.get("subPath") or "")),
+                         hp.get("type") or "")
+            sysdir = system_dir(m.host_path)
+            if not sysdir or rl.needs_write(role, m):
+                continue   # not a system directory, or one the agent must write (the catalogue lists them)
+            hits.append(_writable_hit(fld, i, j, m, sysdir))
     return hits
+
+
+def _writable_hit(fld: str, i: int, j: int, m: rl.Mount, sysdir: str) -> Hit:
+    who, path = m.container.get("name"), m.host_path
+    # a single file is what it can change, not the directory it is in
+    what = f"the file {path}" if rl.is_file(m) or path in rl.LOCK_FILES else sysdir if path == sysdir else \
+        f"{path} (in {sysdir})"
+    detail = {"container": who, "volume": m.mount["name"], "hostPath": path, "systemDir": sysdir}
+    message = f"container {who} mounts the node's {path} writable (at {m.mount.get('mountPath')}): it can change " \
+              f"{what} on every node"
+    if m.mount.get("readOnly") is False:   # written out: the author decided it must write there
+        return Hit(f"{message} (readOnly: false is explicit)",
+                   Fix(f"nothing to change if the agent writes there; otherwise mount volume {m.mount['name']} "
+                       "read-only"), dict(detail, readOnly=False), INFO)
+    return Hit(message, Fix(f"mount it read-only unless the agent must write there (volume {m.mount['name']})",
+                            f"spec.template.spec.{fld}[{i}].volumeMounts[{j}]", {"readOnly": True}), detail)
 
 
 # --- the object itself ----------------------------------------------------------------------

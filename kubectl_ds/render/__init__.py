@@ -1,6 +1,7 @@
 """Every output format in one place: a registry from result type to (document, text) renderers.
 
-json and yaml render the same document (the stable, camelCase contract); table and wide are text.
+json and yaml render the same document (the stable, camelCase contract); table and wide are text,
+rendered from the result with its control characters escaped (render.common.escaped).
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from kubectl_ds.core.versions import KubeVersion
-from kubectl_ds.render.common import dump
+from kubectl_ds.render.common import dump, escaped
 
 _REGISTRY: Dict[Any, Tuple[Callable, Callable, str]] = {}
 
@@ -38,7 +39,7 @@ def render(result, fmt: str, color: bool = False, item_type: Optional[type] = No
         if version is not None:
             doc = {**doc, **version.to_dict()}
         return dump(doc, fmt)
-    out = text(result, fmt == "wide", color)
+    out = text(escaped(result), fmt == "wide", color)   # no control character of the data reaches the terminal
     if version is None:
         return out
     note = version.describe()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from kubectl_ds.core.lint import ERROR, INFO, WARNING, Finding, LintReport
+from kubectl_ds.core.roles import NONE, Role
 from kubectl_ds.render.common import indent, paint, table
 
 
@@ -14,7 +15,13 @@ def lint_document(report: LintReport) -> dict:
             "summary": {"objects": len(report.objects), "error": report.count(ERROR),
                         "warning": report.count(WARNING), "info": report.count(INFO),
                         "suppressed": len(report.suppressed)},
-            "cluster": report.cluster}
+            "cluster": report.cluster,
+            "objects": [{"kind": k, "namespace": ns or None, "name": n, "role": _role(report, (k, ns, n)).name or None,
+                         "roleEvidence": list(_role(report, (k, ns, n)).evidence)} for k, ns, n in report.objects]}
+
+
+def _role(report: LintReport, key) -> Role:
+    return report.roles.get(key) or NONE
 
 
 def finding_document(f: Finding) -> dict:
@@ -22,8 +29,8 @@ def finding_document(f: Finding) -> dict:
     if f.fix.value is not None:
         fix.update(path=f.fix.path, value=f.fix.value)
     return {"code": f.code, "check": f.check, "severity": f.severity, "kind": f.kind,
-            "namespace": f.namespace or None, "name": f.name, "message": f.message, "fix": fix,
-            "detail": dict(f.detail)}
+            "namespace": f.namespace or None, "name": f.name, "role": f.role or None, "message": f.message,
+            "fix": fix, "detail": dict(f.detail)}
 
 
 def _object(f: Finding) -> str:
@@ -40,6 +47,9 @@ def lint_text(report: LintReport, wide: bool, color: bool) -> str:
     for key in dict.fromkeys((f.namespace, f.kind, f.name) for f in sorted(shown, key=_order)):
         mine = [f for f in shown if (f.namespace, f.kind, f.name) == key]
         title = f"{key[0]}/{key[2]}" if key[0] else key[2]
+        role = _role(report, (key[1], key[0], key[2]))
+        if role.name:
+            title += f" ({role.label}: {', '.join(role.evidence)})"
         out.append(f"{title}:" if key[1] == "DaemonSet" else f"{key[1]} {title}:")
         for f in mine:
             out += _finding_lines(f, report, wide, color)

@@ -2,8 +2,9 @@
 
 Event-driven: the loop blocks on the watch queue and wakes only for an event or for the next
 deadline (progress deadline, --timeout); it never polls the apiserver on a timer. A dropped
-watch resumes from its last resourceVersion; 410 Gone re-lists; output is derived from state
-changes, so a replayed event never prints twice.
+watch resumes from its last resourceVersion; 410 Gone re-lists; failures back off and, after a
+bounded number in a row, end the run (source/watch.py); output is derived from state changes, so
+a replayed event never prints twice.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from kubectl_ds.core.revisions import HASH_LABEL
 from kubectl_ds.core.rollout import DONE, MISSING, STUCK, RolloutStatus, judge, pending_targets, progress
 from kubectl_ds.core.selectors import label_selector_string
 from kubectl_ds.errors import DsError, NotFound
-from kubectl_ds.source.watch import RECONNECT, RELIST, WatchItem, monotonic, wait_event
+from kubectl_ds.source.watch import GIVE_UP, RECONNECT, RELIST, WatchItem, monotonic, wait_event
 
 EVENTS_EVERY = 5.0   # seconds between event re-reads for Pending pods
 MAX_PENDING_NODES = 20   # nodes whose pods are read to explain a Pending daemon pod
@@ -129,6 +130,9 @@ class Follower:
         if item.what == RECONNECT:
             self.on_note(f"watch of {kind} interrupted ({item.error}); resuming")
             return
+        if item.what == GIVE_UP:
+            raise DsError(f"watch of {kind} failed {item.failures} times in a row (the last: {item.error}); "
+                          "giving up")
         cache = self.pods if kind == "pods" else self.nodes   # not used for "daemonsets"
         if item.what == RELIST:
             if kind == "daemonsets":

@@ -4,13 +4,22 @@ The official client is imported here and nowhere else, so `--help` and `--snapsh
 pay for it, and only the parts of it that are used (source/client.py). Responses are read with
 `_preload_content=False` and parsed as plain JSON: no
 generated-model deserialization, which dominates the cost of large lists. LISTs are paginated.
+
+Every wait is bounded by `--request-timeout` (`_bounded`): a request, its whole body and any
+`Retry-After` it asks for, and the kubeconfig's exec credential plugin (`_Loader`). A failing
+plugin is an error, never a request sent without the credentials the kubeconfig asked for.
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
+import logging
 import os
-from typing import Callable, Dict, List, Optional, Tuple
+import subprocess
+import threading
+import time
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from kubectl_ds.errors import DsError, NotFound
 from kubectl_ds.source.client import api
@@ -20,6 +29,8 @@ load_client()   # before anything here or in the caller imports kubernetes
 
 PAGE_SIZE = 500
 _SA_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+RETRY_AFTER_STATUSES = (429, 503)   # answers whose Retry-After is honoured, within the request's bound
+MAX_RETRIES = 10                    # Retry-After retries of one request (client-go's maximum)
 
 
 class LiveSource:
@@ -35,20 +46,22 @@ class LiveSource:
                 request_timeout: float = 30.0) -> LiveSource:
         import urllib3
         from kubernetes import config
+        from kubernetes.client.api_client import ApiClient
+        from kubernetes.client.configuration import Configuration
         from kubernetes.config.config_exception import ConfigException
+        _quiet_logging()
         path = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
         in_cluster = not kubeconfig and not os.environ.get("KUBECONFIG") and not os.path.exists(path) \
             and os.environ.get("KUBERNETES_SERVICE_HOST")
         try:
             if in_cluster:
                 config.load_incluster_config()
-                from kubernetes.client.api_client import ApiClient
-                api_client = ApiClient()
+                configuration = Configuration.get_default_copy()
                 ns = open(_SA_NAMESPACE).read().strip() if os.path.exists(_SA_NAMESPACE) else "default"
             else:
                 if kubeconfig and not os.path.exists(kubeconfig):
                     raise DsError(f"kubeconfig {kubeconfig} does not exist")
-                api_client = config.new_client_from_config(config_file=kubeconfig, context=context)
+                configuration = _load_kubeconfig(kubeconfig, context, request_timeout)
                 ns = _context_namespace(kubeconfig, context)
         except ConfigException as err:
             raise DsError(f"invalid kubeconfig: {_first_line(err)}") from None
@@ -57,8 +70,10 @@ class LiveSource:
         except urllib3.exceptions.HTTPError as err:
             # credentials fetched over the network while loading (an OIDC token refresh)
             raise DsError(f"cannot get the kubeconfig's credentials: {_reason(err)}") from None
-        api_client.configuration.retries = 1
-        return cls(api_client, ns, request_timeout)
+        # one retry of a broken connection; a Retry-After is not urllib3's to sleep on (unbounded):
+        # _bounded honours it within --request-timeout. Set before the ApiClient makes its pool.
+        configuration.retries = urllib3.util.Retry(total=1, respect_retry_after_header=False)
+        return cls(ApiClient(configuration=configuration), ns, request_timeout)
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -89,19 +104,22 @@ class LiveSource:
         import urllib3
         from kubernetes.client.exceptions import ApiException
         try:
-            resp = self.api_client.call_api(path, "GET", auth_settings=["BearerToken"], _preload_content=False,
-                                            _return_http_data_only=True,
-                                            _request_timeout=(self.timeout, self.timeout))
+            resp = self._bounded(lambda timeout: self.api_client.call_api(
+                path, "GET", auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
+                _request_timeout=timeout), "get", path, None)
             doc = json.loads(resp.data)
         except ApiException as err:
+            if err.status == 404 and path == "/version" and not _is_status(err):
+                raise self._not_an_apiserver("get", path) from None   # every apiserver serves /version
             if err.status == 404:
                 return None, f"this cluster does not serve {what}"
-            if err.status in (401, 403):
+            if err.status == 401:   # the credentials are rejected: nothing else will be readable
+                raise api_error(err, "get", path, None) from None
+            if err.status == 403:
                 return None, f"cannot read {what}: forbidden"
             return None, f"cannot read {what}: {err.status} {err.reason}"
         except urllib3.exceptions.HTTPError as err:
-            host = self.api_client.configuration.host
-            raise DsError(f"cannot reach the apiserver at {host}: {_reason(err)}") from None
+            raise self._unreachable(err, "get", path) from None
         except ValueError:
             return None, f"cannot read {what}: the response is not JSON"
         return (doc, "") if isinstance(doc, dict) else (None, f"cannot read {what}: not a JSON object")
@@ -181,7 +199,9 @@ class LiveSource:
     def stream(self, kind: str, namespace: Optional[str], out, resource_version: str, stop, **selectors):
         """A started watch thread for the collection (see source/watch.py)."""
         from kubectl_ds.source.watch import Stream
-        s = Stream(kind, self._list_fn(kind, namespace), out, resource_version, stop, **selectors)
+        s = Stream(kind, self._list_fn(kind, namespace), out, resource_version, stop,
+                   lister=lambda: self.list_with_version(kind, namespace, **selectors),
+                   request_timeout=self.timeout, **selectors)
         s.start()
         return s
 
@@ -218,30 +238,153 @@ class LiveSource:
     def _get(self, fn: Callable, verb: str, resource: str, obj_name: str, **kwargs) -> dict:
         try:
             return self._call(fn, verb, resource, kwargs.get("namespace"), **kwargs)
-        except _NotFoundSignal:
+        except _NotFoundSignal as missing:
+            if not missing.status:   # a plain 404 page: not an apiserver's "no such object"
+                raise self._not_an_apiserver(verb, f'{resource} "{obj_name}"') from None
             raise NotFound(resource[:-1], obj_name, kwargs.get("namespace", "")) from None
 
     def _call(self, fn: Callable, verb: str, resource: str, scope: Optional[str], **kwargs) -> dict:
         import urllib3
         from kubernetes.client.exceptions import ApiException
+
+        from kubectl_ds.source import validate
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         try:
-            # a (connect, read) pair: clients before 36 ignore a float timeout (they test for int)
-            resp = fn(_preload_content=False, _request_timeout=(self.timeout, self.timeout), **kwargs)
-            return json.loads(resp.data)
+            resp = self._bounded(lambda timeout: fn(_preload_content=False, _request_timeout=timeout, **kwargs),
+                                 verb, resource, scope)
+            return validate.response(resp.data, verb, resource)   # parsed and checked: the boundary
         except ApiException as err:
             if err.status == 404 and verb == "get":
-                raise _NotFoundSignal() from None
+                raise _NotFoundSignal(_is_status(err)) from None
+            if err.status == 404 and not _is_status(err):
+                raise self._not_an_apiserver(verb, resource) from None
             raise api_error(err, verb, resource, scope) from None
         except urllib3.exceptions.HTTPError as err:
-            host = self.api_client.configuration.host
-            raise DsError(f"cannot reach the apiserver at {host}: {_reason(err)}") from None
+            raise self._unreachable(err, verb, resource) from None
         except ValueError as err:
             raise DsError(f"the apiserver sent a response that is not JSON for {verb} {resource}: {err}") from None
 
 
-class _NotFoundSignal(Exception):
+    def _bounded(self, send: Callable, verb: str, resource: str, scope: Optional[str]) -> _Body:
+        """`send(timeout)` (a client call with _preload_content=False) and its whole body, within
+        --request-timeout: kubectl's bound on a whole request, not urllib3's on each read, which a
+        server trickling bytes never reaches. A 429/503's Retry-After is waited for only when the
+        retry still fits in the bound; otherwise it is the error."""
+        from kubernetes.client.exceptions import ApiException
+        deadline = time.monotonic() + self.timeout
+        for attempt in range(MAX_RETRIES + 1):
+            try:
+                return _within(deadline, send)
+            except _Deadline:
+                raise self._timed_out(verb, resource) from None
+            except ApiException as err:
+                wait = _retry_after(err) if err.status in RETRY_AFTER_STATUSES else None
+                if wait is None or attempt == MAX_RETRIES:
+                    raise
+                if time.monotonic() + wait >= deadline:
+                    base = api_error(err, verb, resource, scope).message
+                    raise DsError(f"{base} (the apiserver asked to retry after {wait:g}s, beyond "
+                                  f"--request-timeout {self.timeout:g}s)") from None
+                time.sleep(wait)
+        raise AssertionError("unreachable")   # pragma: no cover - the loop returns or raises
+
+    def _host(self) -> str:
+        return self.api_client.configuration.host
+
+    def _timed_out(self, verb: str, resource: str) -> DsError:
+        return DsError(f"cannot reach the apiserver at {self._host()}: timed out (no complete answer to "
+                       f"{verb} {resource} within --request-timeout {self.timeout:g}s)")
+
+    def _unreachable(self, err, verb: str, resource: str) -> DsError:
+        reason = _reason(err)
+        if reason == "timed out":
+            return self._timed_out(verb, resource)
+        return DsError(f"cannot reach the apiserver at {self._host()}: {reason}")
+
+    def _not_an_apiserver(self, verb: str, what: str) -> DsError:
+        return DsError(f"the server at {self._host()} answered 404 Not Found for the API path ({verb} {what}) "
+                       "with a plain page, not a Kubernetes Status: is the kubeconfig's server URL an apiserver's?")
+
+
+class _Body(NamedTuple):
+    data: bytes   # a response's whole body, as `resp.data` reads it
+
+
+class _Deadline(Exception):
     pass
+
+
+def _within(deadline: float, send: Callable) -> _Body:
+    """Run send((connect, read) timeouts) and read the whole body in a worker thread; give up at
+    `deadline` (the worker's socket is shut, or it ends at its own per-read timeout)."""
+    box: dict = {}
+    done = threading.Event()
+
+    def work():
+        try:
+            left = max(deadline - time.monotonic(), 0.01)
+            # a (connect, read) pair: clients before 36 ignore a float timeout (they test for int)
+            resp = box["resp"] = send((left, left))
+            box["body"] = _Body(resp.data)
+        except BaseException as err:  # noqa: BLE001 - handed to the caller as is
+            box["error"] = err
+        finally:
+            done.set()
+
+    threading.Thread(target=work, daemon=True, name="kds-request").start()
+    if not done.wait(max(deadline - time.monotonic(), 0)):
+        _abort(box.get("resp"))
+        raise _Deadline()
+    if "error" in box:
+        raise box["error"]
+    return box["body"]
+
+
+def _abort(resp) -> None:
+    """Unblock a worker reading a response body: shut its socket (urllib3 2.3+), else close it."""
+    if resp is None:
+        return
+    for method in ("shutdown", "close"):
+        try:
+            getattr(resp, method, lambda: None)()
+        except Exception:  # noqa: BLE001 - best effort on a connection being abandoned
+            pass
+
+
+def _retry_after(err) -> Optional[float]:
+    """The seconds of an answer's Retry-After (seconds or an HTTP date), None without one."""
+    value = (err.headers or {}).get("Retry-After") if hasattr(err.headers or {}, "get") else None
+    if not value:
+        return None
+    value = str(value).strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None:
+            return None
+        seconds = when.timestamp() - time.time()
+    if seconds != seconds:   # NaN
+        return None
+    return min(max(seconds, 0.1), 1e9)   # at least a pause: "Retry-After: 0" is no licence to spin
+
+
+def _is_status(err) -> bool:
+    """Whether an error answer's body is a Kubernetes Status (an apiserver's), not a web page."""
+    try:
+        doc = json.loads(err.body)
+    except (TypeError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("kind") == "Status"
+
+
+class _NotFoundSignal(Exception):
+    def __init__(self, status: bool = True):
+        super().__init__()
+        self.status = status   # the 404 came with a Kubernetes Status (the object does not exist)
 
 
 def _slim(items: List[dict]) -> List[dict]:
@@ -264,6 +407,8 @@ def api_error(err, verb: str, resource: str, namespace: Optional[str]) -> DsErro
         message = json.loads(err.body).get("message", "")
     except (TypeError, ValueError, AttributeError):
         message = err.reason or ""
+    if not err.status:   # raised by the client itself (a TLS failure): its reason is several lines
+        return DsError(f"cannot reach the apiserver: {_reason(' '.join(str(err.reason or '').split()))}")
     if err.status == 401:
         return DsError(f"Unauthorized: the apiserver rejected the credentials ({verb} {resource})")
     if err.status == 403:
@@ -280,6 +425,8 @@ def _reason(err) -> str:
         return "timed out"
     if "CERTIFICATE_VERIFY_FAILED" in text:
         return "TLS certificate verification failed"
+    if "IncompleteRead" in text or "Connection broken" in text:
+        return "the connection broke before the whole answer was read"
     return _first_line(text)
 
 
@@ -296,3 +443,131 @@ def _context_namespace(kubeconfig: Optional[str], context: Optional[str]) -> str
         return "default"
     chosen = next((c for c in contexts if c.get("name") == context), None) if context else active
     return ((chosen or {}).get("context") or {}).get("namespace") or "default"
+
+
+# --- credentials -------------------------------------------------------------------------
+
+def _quiet_logging() -> None:
+    """No `ERROR:root:` or urllib3 retry lines on stderr: the client logs through `logging`, and a
+    root logger without handlers prints to stderr; what matters is raised as one error line."""
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())
+    for name in ("urllib3", "kubernetes"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+
+
+def _load_kubeconfig(path: Optional[str], context: Optional[str], timeout: float):
+    """The client Configuration of a kubeconfig, as `config.new_client_from_config` makes it, except
+    that its exec credential plugin runs under `timeout` and its failure is an error (_Loader)."""
+    from kubernetes.client.configuration import Configuration
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.kube_config import KUBE_CONFIG_DEFAULT_LOCATION, KubeConfigMerger
+    merged = KubeConfigMerger(path or KUBE_CONFIG_DEFAULT_LOCATION)
+    if merged.config is None:
+        raise ConfigException("Invalid kube-config file. No configuration found.")
+    loader = _loader_class()(config_dict=merged.config, config_base_path=None, active_context=context,
+                             config_persister=merged.save_changes)
+    loader.exec_timeout = timeout
+    configuration = type.__call__(Configuration)   # not a copy of the process-wide default
+    loader.load_and_set(configuration)
+    return configuration
+
+
+def _loader_class():
+    from kubernetes.config.kube_config import FileOrData, KubeConfigLoader, parse_rfc3339
+
+    class _Loader(KubeConfigLoader):
+        """The client's loader, but its exec plugin is bounded and cannot fail silently (the
+        client logs the failure and goes on without credentials)."""
+
+        exec_timeout = 30.0
+
+        def _load_from_exec_plugin(self):
+            if "exec" not in self._user:
+                return None
+            base_path = self._get_base_path(self._cluster.path)
+            status = run_exec_plugin(self._user["exec"], base_path, self._cluster, self.exec_timeout)
+            if isinstance(status.get("token"), str) and status["token"]:
+                self.token = f"Bearer {status['token']}"
+            else:
+                for key in ("cert_file", "key_file"):
+                    data_key = "clientCertificateData" if key == "cert_file" else "clientKeyData"
+                    setattr(self, key, FileOrData(status, None, data_key_name=data_key, file_base_path=base_path,
+                                                  base64_file_content=False,
+                                                  temp_file_path=self._temp_file_path).as_file())
+            if "expirationTimestamp" in status:
+                try:
+                    self.expiry = parse_rfc3339(status["expirationTimestamp"])
+                except (TypeError, ValueError) as err:
+                    raise _plugin_error(self._user["exec"], f"printed an invalid expirationTimestamp ({err})") \
+                        from None
+            return True
+
+    return _Loader
+
+
+def _plugin_name(exec_config) -> str:
+    try:
+        return str(exec_config["command"])
+    except Exception:  # noqa: BLE001 - a ConfigNode without the key
+        return "?"
+
+
+def _plugin_error(exec_config, what: str) -> DsError:
+    return DsError(f'exec credential plugin "{_plugin_name(exec_config)}" {what}')
+
+
+def run_exec_plugin(exec_config, base_path: str, cluster, timeout: float) -> dict:
+    """Run a kubeconfig's exec credential plugin (users[].user.exec) under `timeout`; its
+    ExecCredential status (a token, or a client certificate and key), or one error line naming
+    the plugin and what it said (the last line of its stderr)."""
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.exec_provider import ExecProvider
+    try:
+        provider = ExecProvider(exec_config, base_path, cluster)
+    except (ConfigException, KeyError, TypeError) as err:
+        raise _plugin_error(exec_config, f"is misconfigured in the kubeconfig: {_first_line(err)}") from None
+    info = {"apiVersion": provider.api_version, "kind": "ExecCredential", "spec": {"interactive": False}}
+    if provider.cluster:
+        info["spec"]["cluster"] = provider.cluster.value
+    env = dict(provider.env, KUBERNETES_EXEC_INFO=json.dumps(info))
+    try:
+        proc = subprocess.run(provider.args, stdin=subprocess.DEVNULL, capture_output=True, cwd=provider.cwd,
+                              env=env, timeout=timeout)
+    except FileNotFoundError:
+        raise _plugin_error(exec_config, "was not found (kubeconfig users[].user.exec.command)") from None
+    except subprocess.TimeoutExpired:
+        raise _plugin_error(exec_config, f"did not answer within --request-timeout {timeout:g}s") from None
+    except OSError as err:
+        raise _plugin_error(exec_config, f"cannot be run: {err.strerror or err}") from None
+    said = _last_line(proc.stderr)
+    if proc.returncode != 0:
+        raise _plugin_error(exec_config, f"failed (exit {proc.returncode})" + (f": {said}" if said else ""))
+    try:
+        doc = json.loads(proc.stdout)
+    except ValueError:
+        shown = _last_line(proc.stdout)[:80]
+        raise _plugin_error(exec_config, "printed something that is not an ExecCredential (not JSON"
+                            + (f": {shown!r})" if shown else ": nothing)")) from None
+    status = doc.get("status") if isinstance(doc, dict) else None
+    if not isinstance(doc, dict) or doc.get("kind") != "ExecCredential" or not isinstance(status, dict):
+        raise _plugin_error(exec_config, "printed JSON that is not an ExecCredential with a status")
+    if doc.get("apiVersion") != provider.api_version:
+        raise _plugin_error(exec_config, f"answered in {doc.get('apiVersion')}, not the kubeconfig's "
+                                         f"{provider.api_version}")
+    has_token = isinstance(status.get("token"), str) and status["token"]
+    has_cert = all(isinstance(status.get(k), str) and status[k] for k in ("clientCertificateData", "clientKeyData"))
+    if not has_token and not has_cert:
+        raise _plugin_error(exec_config, "printed an ExecCredential with neither a token nor a client "
+                                         "certificate and key")
+    return status
+
+
+def _last_line(data) -> str:
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else (data or "")
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""

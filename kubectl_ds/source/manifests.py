@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import Iterable, List, Tuple
 
 from kubectl_ds.core.objects import get_in
 from kubectl_ds.errors import DsError
+from kubectl_ds.source import validate
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 _EXTENSIONS = (".yaml", ".yml", ".json")
@@ -44,13 +44,19 @@ def _expand(paths: Iterable[str]) -> List[str]:
 
 
 def _read(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
+    """The text of a file (or stdin), within the input limit (source/validate.py)."""
+    where = "stdin" if path == "-" else path
     try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
+        if path == "-":
+            raw = validate.read_limited(getattr(sys.stdin, "buffer", sys.stdin))
+        else:
+            with open(path, "rb") as fh:
+                raw = validate.read_limited(fh)
+        return raw if isinstance(raw, str) else raw.decode("utf-8")
     except OSError as err:
         raise DsError(f"cannot read {path}: {err.strerror}") from None
+    except validate.Refused as why:
+        raise DsError(f"cannot read {where}: {why}") from None
     except UnicodeDecodeError:
         raise DsError(f"malformed manifest {path}: not UTF-8 text") from None
 
@@ -58,13 +64,17 @@ def _read(path: str) -> str:
 def _objects(text: str, path: str) -> List[dict]:
     where = "stdin" if path == "-" else path
     try:
-        docs = [json.loads(text)]
+        docs = [validate.loads_json(text)]
+    except validate.Refused as why:
+        raise DsError(f"malformed manifest {where}: {why}") from None
     except ValueError:
         import yaml
 
         from kubectl_ds.source import yaml_text
         try:
             docs = list(yaml_text.load_all(text))
+        except validate.Refused as why:
+            raise DsError(f"malformed manifest {where}: {why}") from None
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             at = f" at line {mark.line + 1}" if mark is not None else ""
@@ -84,18 +94,12 @@ def _flatten(doc, where: str, i: int) -> List[dict]:
         return [o for item in doc["items"] for o in _flatten(item, where, i)]
     if not isinstance(doc.get("metadata") or {}, dict):
         raise DsError(f"malformed manifest {where}: document {i + 1} has malformed metadata")
+    if doc["kind"] in validate.KINDS:
+        # the one validator of dumps and API responses (an Event or a Lease that is not is ignored)
+        validate.check(doc, doc["kind"], f"malformed manifest {where}")
     if doc["kind"] == "DaemonSet" or doc["kind"] in WORKLOAD_KINDS:
-        _check_pod_template(doc, where)
+        # what a manifest must have that a dump may lack: the pod template the checks walk
+        if not isinstance(get_in(doc, "spec", "template", "spec"), dict):
+            raise DsError(f"malformed manifest {where}: {validate.describe(doc, doc['kind'])}: "
+                          "spec.template.spec is missing or not an object")
     return [doc]
-
-
-def _check_pod_template(doc: dict, where: str) -> None:
-    """The shapes the checks walk: lists of objects where the API has lists of objects."""
-    what = f"malformed manifest {where}: {doc['kind']} {(doc.get('metadata') or {}).get('name', '')}".rstrip()
-    spec = get_in(doc, "spec", "template", "spec")
-    if not isinstance(spec, dict):
-        raise DsError(f"{what}: spec.template.spec is missing or not an object")
-    for field in ("containers", "initContainers", "volumes", "tolerations"):
-        value = spec.get(field) or []
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise DsError(f"{what}: spec.template.spec.{field} is not a list of objects")

@@ -4,14 +4,16 @@ events, leases, deployments and statefulsets are optional; leases only date the 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from typing import Dict, List, Optional, Tuple
+
+import click
 
 from kubectl_ds.core.objects import name, namespace, parse_time
 from kubectl_ds.core.versions import newest_kubelet, parse_minor
 from kubectl_ds.errors import DsError, NotFound
 from kubectl_ds.options import DUMP_COMMAND
+from kubectl_ds.source import validate
 from kubectl_ds.source.selectors import field_filter, label_filter
 
 KINDS = {"Node": "nodes", "DaemonSet": "daemonsets", "Pod": "pods",
@@ -30,26 +32,39 @@ class SnapshotSource:
         self.stamp_note = ""  # why a stamp that is there could not be read
         self._as_of: Dict[str, Optional[datetime]] = {}   # by upper bound
         self.by_kind: Dict[str, List[dict]] = {k: [] for k in KINDS.values()}
+        skipped: List[str] = []
         for i, item in enumerate(items):
             if not isinstance(item, dict) or not isinstance(item.get("metadata"), dict):
                 raise DsError(f"malformed snapshot {origin}: item {i} is not a Kubernetes object")
-            kind = KINDS.get(item.get("kind", ""))
-            if kind:
-                self.by_kind[kind].append(item)
+            kind_name = item.get("kind")
+            kind = KINDS.get(kind_name) if isinstance(kind_name, str) else None
+            if kind and isinstance(kind_name, str):
+                # the boundary: the core reads only objects of the shapes it relies on
+                why = validate.check(item, kind_name, origin)
+                if why is None:
+                    self.by_kind[kind].append(item)
+                else:
+                    skipped.append(why)
+        # one line for what was left out (a malformed Event or Lease), printed by load()
+        self.warnings: List[str] = [validate.skipped(origin, skipped)] if skipped else []
 
     @classmethod
     def load(cls, path: str) -> SnapshotSource:
         try:
             with open(path, "rb") as fh:
-                raw = fh.read()
+                raw = validate.read_limited(fh)
         except OSError as err:
             raise DsError(f"cannot read snapshot {path}: {err.strerror}") from None
+        except validate.Refused as why:
+            raise DsError(f"cannot read snapshot {path}: {why}") from None
         doc = _parse(raw, path)
         if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
             raise DsError(f"malformed snapshot {path}: expected a List with items ({DUMP_COMMAND})")
         stamp, stamp_note = _version_stamp(doc)
         source = cls(doc["items"], path, stamp)
         source.stamp_note = stamp_note
+        for line in source.warnings:
+            click.echo(line, err=True)
         return source
 
     def kubernetes_version(self) -> Tuple[Optional[str], str, str]:
@@ -194,11 +209,15 @@ def _version_stamp(doc: dict) -> Tuple[Optional[str], str]:
 
 def _parse(raw: bytes, path: str):
     try:
-        return json.loads(raw)
+        return validate.loads_json(raw)
+    except validate.Refused as why:
+        raise DsError(f"malformed snapshot {path}: {why}") from None
     except ValueError as json_err:
         try:
             from kubectl_ds.source import yaml_text
             return yaml_text.load(raw)
+        except validate.Refused as why:
+            raise DsError(f"malformed snapshot {path}: {why}") from None
         except Exception:  # noqa: BLE001 - any YAML failure means "not a snapshot"
             raise DsError(f"malformed snapshot {path}: not JSON ({_json_error(json_err)}) nor YAML") from None
 

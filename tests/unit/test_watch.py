@@ -11,7 +11,9 @@ client-go's reflector and the apiserver's watch handler do, k8s.io/apimachinery 
 * after a dropped connection the client watches again from the last resourceVersion it saw
   (the reflector's LastSyncResourceVersion), not from the start;
 * BOOKMARK events (allowWatchBookmarks) carry only a newer resourceVersion: they advance it and are
-  not changes to deliver.
+  not changes to deliver;
+* failures back off as the reflector's do (client-go tools/cache: 800 ms doubling to 30 s, with
+  jitter); a watch that ends within a second without an event is a failure ("very short watch").
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ from kubectl_ds.core.versions import KubeVersion
 from kubectl_ds.env import Env
 from kubectl_ds.errors import DsError
 from kubectl_ds.run.follow import Follower
-from kubectl_ds.source.watch import Stream
+from kubectl_ds.source.watch import Backoff, Stream
 from kubectl_ds.source.watch import WatchItem as W
 from tests import builders as b
 from tests.builders import V133
 
 NOW = datetime(2026, 11, 1, 12, 0, 0, tzinfo=timezone.utc)
 WAIT = 5.0   # seconds: generous upper bound for a thread to act; tests finish far sooner
+FAST = Backoff(start=0.01, factor=2.0, cap=0.04, jitter=0.5, limit=10)   # the real schedule, shrunk
 
 
 def _obj(name, rv, **more):
@@ -145,9 +148,9 @@ def _until_hanging(fake, n=1):
 def run_stream():
     started = []
 
-    def start(fake, rv="10", **selectors):
+    def start(fake, rv="10", backoff=FAST, **selectors):
         q, stop = queue.Queue(), threading.Event()
-        s = Stream("pods", fake, q, rv, stop, **selectors)
+        s = Stream("pods", fake, q, rv, stop, backoff=backoff, **selectors)
         s.start()
         started.append(s)
         return s, q
@@ -262,14 +265,99 @@ def test_stream_other_watch_error_reconnects(run_stream):
 
 def test_stream_backs_off_between_failed_reconnects(run_stream):
     refused = ConnectionRefusedError(111, "Connection refused")
-    fake = FakeList(watches=[FakeResponse(error=refused) for _ in range(3)])
+    fake = FakeList(watches=[FakeResponse(error=refused) for _ in range(4)])
+    slow = Backoff(start=0.1, factor=2.0, cap=0.3, jitter=0.5)
     start = time.monotonic()
-    s, q = run_stream(fake)
-    assert [i[0] for i in _drain(q, 3)] == ["reconnect"] * 3
+    s, q = run_stream(fake, backoff=slow)
+    assert [i[0] for i in _drain(q, 4)] == ["reconnect"] * 4
     _until_hanging(fake)
-    # 0.2 s, then 0.4 s, then 0.8 s between attempts
-    assert time.monotonic() - start >= 1.3
-    assert fake.watch_versions() == ["10"] * 4
+    # 0.1 s, 0.2 s, then the cap 0.3 s twice, each ±50 %
+    assert len(s.delays) == 4
+    assert all(0.5 * n <= d <= 1.5 * n for d, n in zip(s.delays, (0.1, 0.2, 0.3, 0.3))), s.delays
+    assert time.monotonic() - start >= sum(s.delays)
+    assert fake.watch_versions() == ["10"] * 5
+
+
+def test_backoff_schedule_is_client_gos_with_jitter():
+    b = Backoff()
+    nominal = [b.delay(n, rand=lambda: 0.5) for n in range(1, 11)]
+    assert nominal == [0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 30.0, 30.0, 30.0, 30.0]
+    assert b.delay(1, rand=lambda: 0.0) == pytest.approx(0.4) and b.delay(9, rand=lambda: 0.999999) < 45.0
+    assert b.limit == 10
+
+
+def test_stream_410_at_once_on_every_watch_backs_off_then_gives_up(run_stream):
+    """A server that answers every watch with 410 Gone: re-list, back off, and after `limit`
+    failures in a row give up (not the hot loop of re-lists it was)."""
+    fake = FakeList(watches=[FakeResponse([_gone()]) for _ in range(4)],
+                    pages=[([_obj("a", "45")], "50")] * 3)
+    s, q = run_stream(fake, backoff=FAST._replace(limit=4))
+    items = _drain(q, 7)
+    assert [i.what for i in items] == ["reconnect", "relist", "reconnect", "relist", "reconnect", "relist",
+                                       "give-up"]
+    assert items[0].error == "410 Gone: too old resource version: 10 (42)"
+    assert items[-1] == W.give_up("pods", "410 Gone: too old resource version: 10 (42)", 4)
+    assert len(s.delays) == 3 and s.relists == 4
+    s.join(timeout=WAIT)
+    assert not s.is_alive() and _quiet(q)
+
+
+def test_stream_very_short_empty_watch_is_a_failure(run_stream):
+    """A watch that ends at once without an event (a proxy closing it) would otherwise re-watch in a loop."""
+    fake = FakeList(watches=[FakeResponse([]) for _ in range(3)])
+    s, q = run_stream(fake, backoff=FAST._replace(limit=3))
+    items = _drain(q, 3)
+    assert [i.what for i in items] == ["reconnect", "reconnect", "give-up"]
+    assert items[0].error == "the watch ended at once without an event"
+
+
+def test_stream_an_event_resets_the_failure_count(run_stream):
+    refused = ConnectionRefusedError(111, "Connection refused")
+    fake = FakeList(watches=[FakeResponse(error=refused), FakeResponse(error=refused),
+                             FakeResponse([_ev("ADDED", _obj("a", "11"))], error=refused),
+                             FakeResponse(error=refused)])
+    s, q = run_stream(fake, backoff=FAST._replace(limit=3))
+    assert [i.what for i in _drain(q, 5)] == ["reconnect", "reconnect", "event", "reconnect", "reconnect"]
+    _until_hanging(fake)
+    assert s.failures == 2 and _quiet(q)
+
+
+def test_stream_unknown_event_type_is_a_failure(run_stream):
+    fake = FakeList(watches=[FakeResponse([{"kind": "PodList", "items": []}])])
+    s, q = run_stream(fake)
+    assert _drain(q, 1) == [W.reconnect("pods", "the watch sent an event of type 'None'")]
+
+
+def test_stream_relists_through_the_sources_lister():
+    calls = []
+
+    def lister():
+        calls.append(1)
+        return [_obj("a", "45")], "50"
+    fake = FakeList(watches=[FakeResponse([_ev("ADDED", _obj("a", "11")), _gone()])])
+    q, stop = queue.Queue(), threading.Event()
+    s = Stream("pods", fake, q, "10", stop, lister=lister, request_timeout=3.0, backoff=FAST)
+    s.start()
+    try:
+        assert [i.what for i in _drain(q, 2)] == ["event", "relist"]
+        _until_hanging(fake)
+        assert calls == [1] and fake.watch_versions() == ["10", "50"]
+        assert all(c["_request_timeout"] == (3.0, 270) for c in fake.calls if c.get("watch"))
+    finally:
+        s.close()
+        s.join(timeout=WAIT)
+
+
+def test_follower_gives_up_in_one_line():
+    ds, revs, nodes = _world()
+    src = FakeSource(ds, [_pod(ds, n, OLD) for n in NODES], nodes, revs,
+                     [W.give_up("nodes", "410 Gone: too old resource version: 1 (2)", 10)])
+    f, _, _ = _follower(src, deadline=30, timeout=30)
+    with pytest.raises(DsError) as exc:
+        f.run()
+    assert str(exc.value) == ("watch of nodes failed 10 times in a row (the last: 410 Gone: too old resource "
+                              "version: 1 (2)); giving up")
+    assert all(s.closed for s in src.streams.values())
 
 
 def test_close_ends_a_blocked_stream():
@@ -290,12 +378,13 @@ def test_close_ends_a_blocked_stream():
 def test_close_during_backoff_ends_promptly():
     fake = FakeList(watches=[FakeResponse(error=ConnectionRefusedError("Connection refused"))] * 50)
     q, stop = queue.Queue(), threading.Event()
-    s = Stream("pods", fake, q, "10", stop)
+    s = Stream("pods", fake, q, "10", stop, backoff=Backoff(start=30.0))
     s.start()
     _drain(q, 1)
+    t0 = time.monotonic()
     s.close()
     s.join(timeout=WAIT)
-    assert not s.is_alive()
+    assert not s.is_alive() and time.monotonic() - t0 < 1.0
 
 
 # ============================================================================================

@@ -1,0 +1,200 @@
+"""Real commands against a misbehaving apiserver on loopback (tests/fakeapi.py): every fault is one
+`error:` line and exit 2, never `internal error`, and every wait is bounded by --request-timeout
+(the whole request, its body and a Retry-After; the exec credential plugin too). Watches back off.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from kubectl_ds.source import watch
+from tests.conftest import ROOT
+from tests.fakeapi import FakeApi
+
+LIMIT = 5.0   # seconds: --request-timeout 2 and the run's own work
+
+
+@pytest.fixture
+def fakeapi():
+    api = FakeApi().start()
+    yield api
+    api.stop()
+
+
+def _one_line(res) -> str:
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1, res.stderr
+    assert "internal error" not in res.stderr and "Traceback" not in res.stderr
+    return lines[0]
+
+
+def _timed(run_cli, *args, expect=2):
+    t0 = time.monotonic()
+    res = run_cli(*args, expect=expect)
+    return res, time.monotonic() - t0
+
+
+FAULTS = {
+    "401": "error: Unauthorized: the apiserver rejected the credentials (get nodes)",
+    "403": 'error: forbidden: cannot get nodes at the cluster scope: nodes is forbidden: User "u" cannot get '
+           'resource "nodes" in API group "" at the cluster scope',
+    "404-text": 'error: the server at {url} answered 404 Not Found for the API path (get nodes "n1") with a plain '
+                "page, not a Kubernetes Status: is the kubeconfig's server URL an apiserver's?",
+    "429": "error: get nodes at the cluster scope failed: 429 too many requests, please try again later "
+           "(the apiserver asked to retry after 3600s, beyond --request-timeout 2s)",
+    "500": "error: get nodes at the cluster scope failed: 500 etcdserver: request timed out",
+    "garbage": "error: the apiserver sent a response that is not JSON for get nodes: Expecting value: "
+               "line 1 column 1 (char 0)",
+    "truncated": "error: cannot reach the apiserver at {url}: the connection broke before the whole answer was read",
+    "trickle": "error: cannot reach the apiserver at {url}: timed out (no complete answer to get nodes within "
+               "--request-timeout 2s)",
+    "hang": "error: cannot reach the apiserver at {url}: timed out (no complete answer to get nodes within "
+            "--request-timeout 2s)",
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_every_fault_is_one_line_exit_2_and_bounded(run_cli, fakeapi, tmp_path, fault):
+    fakeapi.fault = fault
+    kc = fakeapi.kubeconfig(tmp_path)
+    res, wall = _timed(run_cli, "why", "n1", "--kubeconfig", kc, "--request-timeout", "2")
+    assert _one_line(res) == FAULTS[fault].format(url=fakeapi.url)
+    assert wall < LIMIT
+
+
+def test_trickling_body_is_cut_at_the_request_timeout(run_cli, fakeapi, tmp_path):
+    """The server sends a byte every 0.2 s: each read succeeds, the whole request does not."""
+    fakeapi.fault = "trickle"
+    res, wall = _timed(run_cli, "diff", "-A", "--kubeconfig", fakeapi.kubeconfig(tmp_path), "--request-timeout", "1")
+    assert "timed out" in _one_line(res)
+    assert 1.0 <= wall < 3.0
+
+
+def test_items_not_a_list(run_cli, fakeapi, tmp_path):
+    """The response's shape is checked at the boundary (source/validate.py): one line naming the list."""
+    fakeapi.fault = "items-not-a-list"
+    res, _ = _timed(run_cli, "why", "n1", "--kubeconfig", fakeapi.kubeconfig(tmp_path), "--request-timeout", "2")
+    assert "list of items" in _one_line(res)
+
+
+def test_a_short_retry_after_is_honoured_within_the_bound(run_cli, fakeapi, tmp_path):
+    fakeapi.fault, fakeapi.fault_times, fakeapi.retry_after = "429", 1, 1
+    t0 = time.monotonic()
+    run_cli("why", "n1", "--kubeconfig", fakeapi.kubeconfig(tmp_path), "--request-timeout", "5", expect=None)
+    assert time.monotonic() - t0 >= 1.0
+    node_gets = [p for _, _, p in fakeapi.requests if p.startswith("/api/v1/nodes/n1")]
+    assert len(node_gets) == 2   # refused once, then answered
+
+
+def test_a_plain_404_on_version_is_not_an_apiserver(run_cli, fakeapi, tmp_path):
+    fakeapi.fault, fakeapi.fault_version = "404-text", True
+    res, _ = _timed(run_cli, "why", "n1", "--kubeconfig", fakeapi.kubeconfig(tmp_path))
+    assert _one_line(res) == (f"error: the server at {fakeapi.url} answered 404 Not Found for the API path "
+                              "(get /version) with a plain page, not a Kubernetes Status: is the kubeconfig's "
+                              "server URL an apiserver's?")
+
+
+def test_a_missing_node_is_still_not_found(run_cli, fakeapi, tmp_path):
+    res, _ = _timed(run_cli, "why", "nope", "--kubeconfig", fakeapi.kubeconfig(tmp_path))
+    assert _one_line(res) == 'error: node "nope" not found'
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-1", "0"])
+def test_request_timeout_must_be_a_positive_number(run_cli, value):
+    res = run_cli("why", "n1", "--request-timeout", value, "--kubeconfig", "/nonexistent", expect=2)
+    assert _one_line(res).startswith("error: --request-timeout must be a positive number of seconds")
+
+
+# --- exec credential plugins ---------------------------------------------------------------
+
+EXEC_API = "client.authentication.k8s.io/v1"
+
+
+def _plugin(tmp_path, body: str) -> str:
+    path = tmp_path / "cred-plugin"
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    return str(path)
+
+
+def _exec_user(command: str) -> dict:
+    return {"exec": {"apiVersion": EXEC_API, "command": command, "interactiveMode": "Never"}}
+
+
+def test_a_failing_exec_plugin_is_one_line_and_no_request_is_sent(fakeapi, tmp_path):
+    """A subprocess, to see the real stderr: no `ERROR:root:` logging line, the plugin's last words."""
+    plugin = _plugin(tmp_path, "echo 'fetching a token' >&2\necho 'corp-sso: session expired, run corp-login' >&2\n"
+                               "exit 3\n")
+    kc = fakeapi.kubeconfig(tmp_path, user=_exec_user(plugin))
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "kubectl_ds", "why", "n1", "--kubeconfig", kc],
+                          capture_output=True, text=True, timeout=30, cwd=ROOT)
+    assert time.monotonic() - t0 < 20
+    assert proc.returncode == 2
+    assert proc.stderr == (f'error: exec credential plugin "{plugin}" failed (exit 3): '
+                           "corp-sso: session expired, run corp-login\n")
+    assert fakeapi.count() == 0
+
+
+@pytest.mark.parametrize("body, said", [
+    pytest.param("echo 'hello'\n", "printed something that is not an ExecCredential (not JSON: 'hello')",
+                 id="garbage"),
+    pytest.param("", "printed something that is not an ExecCredential (not JSON: nothing)", id="silent"),
+    pytest.param(f'echo \'{{"apiVersion": "{EXEC_API}", "kind": "ExecCredential", "status": {{}}}}\'\n',
+                 "printed an ExecCredential with neither a token nor a client certificate and key", id="no-token"),
+    pytest.param("sleep 30\n", "did not answer within --request-timeout 1s", id="slow"),
+])
+def test_exec_plugin_faults(run_cli, fakeapi, tmp_path, body, said):
+    plugin = _plugin(tmp_path, body)
+    res, wall = _timed(run_cli, "why", "n1", "--kubeconfig", fakeapi.kubeconfig(tmp_path, user=_exec_user(plugin)),
+                       "--request-timeout", "1")
+    assert _one_line(res) == f'error: exec credential plugin "{plugin}" {said}'
+    assert wall < 4 and fakeapi.count() == 0
+
+
+def test_a_missing_exec_plugin(run_cli, fakeapi, tmp_path):
+    missing = str(tmp_path / "no-such-plugin")
+    res, _ = _timed(run_cli, "why", "n1", "--kubeconfig", fakeapi.kubeconfig(tmp_path, user=_exec_user(missing)))
+    assert _one_line(res) == f'error: exec credential plugin "{missing}" was not found ' \
+                             "(kubeconfig users[].user.exec.command)"
+
+
+def test_a_working_exec_plugin_token_is_sent(run_cli, fakeapi, tmp_path):
+    plugin = _plugin(tmp_path, f'echo \'{{"apiVersion": "{EXEC_API}", "kind": "ExecCredential", '
+                               '"status": {"token": "from-the-plugin"}}\'\n')
+    run_cli("why", "n1", "--kubeconfig", fakeapi.kubeconfig(tmp_path, user=_exec_user(plugin)), expect=None)
+    assert fakeapi.authorization and set(fakeapi.authorization) == {"Bearer from-the-plugin"}
+
+
+# --- watches back off ----------------------------------------------------------------------
+
+def test_rollout_against_410_on_every_watch_backs_off(run_cli, fakeapi, tmp_path):
+    """Every watch is answered at once with 410 Gone: re-list and re-watch back off (0.8 s doubling,
+    ±50 %) instead of spinning (HEAD before the backoff: ~1,000 requests in 8.7 s)."""
+    fakeapi.fault = "watch-410"
+    t0 = time.monotonic()
+    res = run_cli("rollout", "agent", "-n", "default", "--timeout", "4", "--kubeconfig",
+                  fakeapi.kubeconfig(tmp_path), expect=1)
+    wall = time.monotonic() - t0
+    assert 4 <= wall < 8
+    # 3 streams, each at most: a watch at 0 s, then a re-list and a watch at 0.4-1.2 s and at
+    # 1.2-3.6 s (and perhaps 2.8-8.4 s), plus the command's own reads
+    watches = fakeapi.count(watch=True)
+    assert 3 <= watches <= 3 * 4, watches
+    assert fakeapi.count() <= 40, fakeapi.count()
+    assert "watch of pods interrupted (410 Gone: too old resource version: 200 (300)); resuming" in res.stdout
+    assert "internal error" not in res.stderr
+
+
+def test_rollout_gives_up_after_consecutive_failures(run_cli, fakeapi, tmp_path, monkeypatch):
+    monkeypatch.setattr(watch, "BACKOFF", watch.Backoff(start=0.01, cap=0.05, limit=4))
+    fakeapi.fault = "watch-410"
+    res, wall = _timed(run_cli, "rollout", "agent", "-n", "default", "--kubeconfig", fakeapi.kubeconfig(tmp_path))
+    line = _one_line(res)
+    assert line.startswith("error: watch of ") and line.endswith(
+        " failed 4 times in a row (the last: 410 Gone: too old resource version: 200 (300)); giving up")
+    assert wall < LIMIT

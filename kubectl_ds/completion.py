@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -194,7 +195,9 @@ def names(kind: str, line: Line, incomplete: str, timeout: float) -> List[str]:
     else:
         if not v.get("snapshot"):
             _import_client()   # local CPU time (compiling it, the first time): not the cluster's
-        found = with_deadline(lambda: _lookup(kind, v, timeout), timeout)
+            found = with_deadline(lambda: _lookup(kind, v, timeout), timeout)
+        else:   # parsing a large dump holds the interpreter: a child process is killed at the deadline
+            found = in_child(lambda: _lookup(kind, v, timeout), timeout)
     # a name with a control character (a tab, a newline, an ESC) cannot be one candidate line:
     # left out, never written to the shell
     return sorted({n for n in found or () if isinstance(n, str) and n.startswith(incomplete) and _safe(n)})
@@ -258,6 +261,51 @@ def with_deadline(fn: Callable[[], List[str]], timeout: float) -> Optional[List[
     worker.start()
     worker.join(timeout)
     return None if worker.is_alive() else result[0]
+
+
+def in_child(fn: Callable[[], List[str]], timeout: float) -> Optional[List[str]]:
+    """fn() in a forked child whose answer comes back through a pipe; None if it fails or is not
+    done within `timeout` seconds (the child is killed then). A thread cannot do this: json.loads
+    of a 200 MB dump holds the interpreter for seconds, deadline or not. Without fork (Windows):
+    with_deadline."""
+    import json
+    import select
+    if not hasattr(os, "fork"):
+        return with_deadline(fn, timeout)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # the child: compute, write, leave without running the parent's exit handlers
+        os.close(read_end)
+        try:
+            data = json.dumps(fn()).encode()
+        except BaseException:  # noqa: BLE001 - no candidates instead
+            data = b"null"
+        with os.fdopen(write_end, "wb") as out:
+            out.write(data)
+        os._exit(0)
+    os.close(write_end)
+    chunks: List[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([read_end], [], [], left)[0]:
+                return None
+            chunk = os.read(read_end, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        found = json.loads(b"".join(chunks) or b"null")
+        return found if isinstance(found, list) else None
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(read_end)
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+        os.waitpid(pid, 0)
 
 
 def kubeconfig_contexts(path: Optional[object]) -> List[str]:

@@ -27,9 +27,9 @@ class Writer:
     def _do(self, fn, verb: str, resource: str, namespace: Optional[str], *args, **kwargs) -> Optional[dict]:
         from kubernetes.client.exceptions import ApiException
         try:
-            resp = fn(*args, _preload_content=False, _request_timeout=(self.live.timeout, self.live.timeout),
-                      **kwargs)
-            data = resp.data
+            # the whole request within --request-timeout, as every read's (LiveSource._bounded)
+            data = self.live._bounded(lambda timeout: fn(*args, _preload_content=False, _request_timeout=timeout,
+                                                         **kwargs), verb, resource, namespace).data
             return json.loads(data) if data else {}
         except ApiException as err:
             if err.status == 404:
@@ -71,8 +71,8 @@ class Writer:
     def create_daemonset(self, ns: str, body: dict) -> dict:
         from kubernetes.client.exceptions import ApiException
         try:
-            resp = self.apps.create_namespaced_daemon_set(ns, body, _preload_content=False,
-                                                          _request_timeout=(self.live.timeout, self.live.timeout))
+            resp = self.live._bounded(lambda timeout: self.apps.create_namespaced_daemon_set(
+                ns, body, _preload_content=False, _request_timeout=timeout), "create", "daemonsets", ns)
             return json.loads(resp.data)
         except ApiException as err:
             if err.status == 409:

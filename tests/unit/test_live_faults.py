@@ -198,3 +198,18 @@ def test_rollout_gives_up_after_consecutive_failures(run_cli, fakeapi, tmp_path,
     assert line.startswith("error: watch of ") and line.endswith(
         " failed 4 times in a row (the last: 410 Gone: too old resource version: 200 (300)); giving up")
     assert wall < LIMIT
+
+
+def test_migrates_writes_are_bounded_too(fakeapi, tmp_path):
+    """The Writer (migrate's patches and creates) goes through the same whole-request bound."""
+    import time as _time
+
+    from kubectl_ds.errors import DsError
+    from kubectl_ds.source.live import LiveSource
+    from kubectl_ds.source.writer import Writer
+    live = LiveSource.connect(kubeconfig=fakeapi.kubeconfig(tmp_path), request_timeout=1)
+    fakeapi.fault = "trickle"
+    start = _time.monotonic()
+    with pytest.raises(DsError, match="timed out"):
+        Writer(live).get_pod("default", "agent-old-n1")   # the fake serves GET; writes take the same path
+    assert _time.monotonic() - start < 3.0

@@ -15,6 +15,7 @@ checks: what its role needs is at most an info finding with the reason, never a 
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -404,10 +405,12 @@ def max_unavailable_too_high(ds: Mapping, nodes: Optional[Sequence[Mapping]]) ->
     strategy = get_in(ds, "spec", "updateStrategy", default={})
     if strategy.get("type", "RollingUpdate") != "RollingUpdate":
         return []
+    raw = get_in(strategy, "rollingUpdate", "maxUnavailable", default=1)
+    if (percent(raw) or 0) >= 100:
+        return []   # every node whatever their number: DS017 says so from the manifest alone
     if nodes is None:
         return [NEEDS_CLUSTER]
     desired = sum(1 for n in nodes if evaluate(n, ds).should_run)
-    raw = get_in(strategy, "rollingUpdate", "maxUnavailable", default=1)
     try:
         unavailable, _ = budgets(ds, desired, strict=True)   # both zero: updatedDesiredNodeCounts' fallback, 1
     except ValueError:
@@ -465,32 +468,150 @@ def no_priority_class(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[H
                 Fix(text, "spec.template.spec", {"priorityClassName": "system-node-critical"}))]
 
 
-def _probe_example(c: Mapping) -> dict:
-    port = next((p.get("name") or p.get("containerPort") for p in c.get("ports") or ()), None)
-    if port:
-        return {"httpGet": {"path": "/healthz", "port": port}, "periodSeconds": 10}
-    return {"exec": {"command": ["/bin/sh", "-c", "<a command that fails when the agent is not working>"]},
-            "periodSeconds": 10}
+# the other probes of a container, in the order they are evidence for a missing one
+_PROBE_EVIDENCE = {"readinessProbe": ("livenessProbe", "startupProbe"),
+                   "livenessProbe": ("readinessProbe", "startupProbe")}
+_HANDLERS = ("httpGet", "tcpSocket", "grpc", "exec")
+# a container port named for health: (what the name says, the path it suggests), first match wins
+_HEALTH_PORT_NAMES = (("ready", "/readyz"), ("livez", "/livez"), ("liveness", "/healthz"), ("health", "/healthz"))
+HTTPS_PORTS = (443, 8443)
+PLACEHOLDER = "<replace: a command that fails when the agent is unhealthy>"
+# sidecars that are themselves a prober, or register a socket and wait: no probe advice on them
+PROBER_SIDECARS = ("livenessprobe", "liveness-probe")
+REGISTRAR_SIDECARS = ("node-driver-registrar",)
+
+
+def _health_port(c: Mapping, kind: str) -> Optional[Tuple[Mapping, str]]:
+    """The container port named for health (readiness prefers a ready one, liveness a live/health one)
+    and the path its name suggests; None when no port is named so.
+    """
+    named = []
+    for p in c.get("ports") or ():
+        pname = str(p.get("name") or "").lower()
+        path = next((path for word, path in _HEALTH_PORT_NAMES if word in pname), None)
+        if path:
+            named.append((p, path))
+    if not named:
+        return None
+    want = "/readyz" if kind == "readinessProbe" else "/healthz"
+    return next(((p, path) for p, path in named if path == want), named[0])
+
+
+def _is_https(port: Mapping) -> bool:
+    return "https" in str(port.get("name") or "").lower() or port.get("containerPort") in HTTPS_PORTS
+
+
+def probe_example(c: Mapping, kind: str) -> Tuple[dict, str, str]:
+    """An example `kind` probe ("readinessProbe", "livenessProbe") for container `c` from evidence
+    only: (probe, where it comes from in words, the evidence: "probe", "port" or "placeholder").
+    Evidence is another probe of the container (its handler), a port named for health (gRPC when its
+    name says so, HTTPS on an https port or 443/8443); without any, an exec placeholder to replace.
+    """
+    for other in _PROBE_EVIDENCE[kind]:
+        probe = c.get(other) or {}
+        handler = {h: probe[h] for h in _HANDLERS if h in probe}
+        if handler:
+            return dict(handler, periodSeconds=10), f"the same check as its {other}", "probe"
+    found = _health_port(c, kind)
+    if found:
+        port, path = found
+        ref = port.get("name") or port.get("containerPort")
+        if "grpc" in str(port.get("name") or "").lower() and isinstance(port.get("containerPort"), int):
+            return ({"grpc": {"port": port["containerPort"]}, "periodSeconds": 10},   # grpc takes a number only
+                    f"gRPC health on its port {ref}, named for health", "port")
+        get = {"path": path, "port": ref}
+        if _is_https(port):
+            get["scheme"] = "HTTPS"
+        return ({"httpGet": get, "periodSeconds": 10},
+                f"httpGet on its port {ref}, named for health, at the path the name suggests: check it", "port")
+    return ({"exec": {"command": ["/bin/sh", "-c", PLACEHOLDER]}, "periodSeconds": 10},
+            "a placeholder, as nothing in the manifest says how the agent reports its health; replace it with "
+            "the check its image documents", "placeholder")
+
+
+def _words(c: Mapping) -> List[str]:
+    return [str(w) for w in list(c.get("command") or ()) + list(c.get("args") or ())]
+
+
+_SLEEP_SCRIPT = re.compile(r"(trap [^;]*; ?)?(while (true|:) ?; ?do )?(exec )?sleep [\w.]+( ?& ?wait)?"
+                           r"( ?;)?( ?done)?( ?;)?")
+
+
+def sleeper(c: Mapping) -> bool:
+    """The container only waits: `sleep`, `pause`, `tail -f /dev/null`, or a shell loop around sleep."""
+    image = str(c.get("image") or "").lower().split("@")[0]
+    if posixpath.basename(image).split(":")[0] == "pause":
+        return True
+    words = _words(c)
+    if not words:
+        return False
+    if posixpath.basename(words[0]) in ("sleep", "pause") or " ".join(words[-3:]) == "tail -f /dev/null":
+        return True
+    if posixpath.basename(words[0]) in ("sh", "bash", "ash", "dash") and "-c" in words:
+        script = " ".join(" ".join(words[words.index("-c") + 1:]).split())
+        return script == "tail -f /dev/null" or bool(_SLEEP_SCRIPT.fullmatch(script))
+    return False
+
+
+def sidecar_kind(c: Mapping) -> str:
+    """"prober", "registrar" or "sleeper" for the sidecars probe advice is not for, "" for the rest."""
+    who = f"{c.get('name') or ''} {c.get('image') or ''}".lower()
+    if any(s in who for s in PROBER_SIDECARS):
+        return "prober"
+    if any(s in who for s in REGISTRAR_SIDECARS):
+        return "registrar"
+    return "sleeper" if sleeper(c) else ""
+
+
+def _http_endpoint_port(c: Mapping) -> Optional[int]:
+    """The port of a node-driver-registrar's --http-endpoint=[HOST]:PORT (where it serves /healthz)."""
+    for w in _words(c):
+        m = re.fullmatch(r"--http-endpoint=.*:(\d+)", w)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def _probe_hits(ds: Mapping, kind: str, why: str) -> List[Hit]:
+    hits = []
+    for _, i, c in _containers(_pod_spec(ds), init=False):
+        if c.get(kind):
+            continue
+        who, side = c.get("name"), sidecar_kind(c)
+        detail = {"container": who}
+        if side in ("prober", "sleeper") or (side == "registrar" and kind == "readinessProbe"):
+            continue   # it probes others or only waits; a registrar's readiness adds nothing to the plugin's
+        endpoint = _http_endpoint_port(c) if side == "registrar" else None
+        if side == "registrar" and endpoint:   # documented: the registrar serves /healthz on --http-endpoint
+            example, source, evidence = ({"httpGet": {"path": "/healthz", "port": endpoint}, "periodSeconds": 10},
+                                         "httpGet on /healthz at its --http-endpoint, as the registrar documents",
+                                         "documented")
+        elif side == "registrar" and not _health_port(c, kind) and not c.get("readinessProbe"):
+            hits.append(Hit(f"container {who} has no livenessProbe: a registrar that hangs is never restarted, and "
+                            "the plugin's registration with the kubelet is not renewed on that node",
+                            Fix("the node-driver-registrar serves /healthz when started with --http-endpoint=:PORT: "
+                                f"add that argument and the port to container {who}, then a livenessProbe with "
+                                "httpGet on /healthz at that port"),
+                            dict(detail, sidecar=side), INFO))
+            continue
+        else:
+            example, source, evidence = probe_example(c, kind)
+        hits.append(Hit(f"container {who} has no {kind}: {why}",
+                        Fix(f"add a {kind} to container {who} (example: {source})",
+                            f"spec.template.spec.containers[{i}]", {kind: example}),
+                        dict(detail, exampleFrom=evidence)))
+    return hits
 
 
 @check("DS009", "NoReadinessProbe", WARNING, "a container has no readinessProbe")
 def no_readiness_probe(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
-    return [Hit(f"container {c.get('name')} has no readinessProbe: it is ready as soon as it starts, so a rollout "
-                "moves on to the next nodes even when the new version does not work",
-                Fix(f"add a readinessProbe to container {c.get('name')} (example)",
-                    f"spec.template.spec.containers[{i}]", {"readinessProbe": _probe_example(c)}),
-                {"container": c.get("name")})
-            for _, i, c in _containers(_pod_spec(ds), init=False) if not c.get("readinessProbe")]
+    return _probe_hits(ds, "readinessProbe", "it is ready as soon as it starts, so a rollout moves on to the next "
+                                             "nodes even when the new version does not work")
 
 
 @check("DS010", "NoLivenessProbe", INFO, "a container has no livenessProbe")
 def no_liveness_probe(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
-    return [Hit(f"container {c.get('name')} has no livenessProbe: an agent that hangs without exiting is never "
-                "restarted",
-                Fix(f"add a livenessProbe to container {c.get('name')} (example)",
-                    f"spec.template.spec.containers[{i}]", {"livenessProbe": _probe_example(c)}),
-                {"container": c.get("name")})
-            for _, i, c in _containers(_pod_spec(ds), init=False) if not c.get("livenessProbe")]
+    return _probe_hits(ds, "livenessProbe", "an agent that hangs without exiting is never restarted")
 
 
 # --- host access ----------------------------------------------------------------------------
@@ -593,8 +714,8 @@ def writable_host_path(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[
             m = rl.Mount(c, mount, rl.norm(posixpath.join(hp.get("path") or "/", mount.get("subPath") or "")),
                          hp.get("type") or "")
             sysdir = system_dir(m.host_path)
-            if not sysdir or rl.needs_write(role, m):
-                continue   # not a system directory, or one the agent must write (the catalogue lists them)
+            if not sysdir or rl.needs_write(role, m) or executable_dir(m.host_path):
+                continue   # not a system directory, one the agent must write (the catalogue lists them), or DS019's
             hits.append(_writable_hit(fld, i, j, m, sysdir))
     return hits
 
@@ -687,3 +808,158 @@ def daemonset_in_disguise(obj: Mapping, nodes: Optional[Sequence[Mapping]]) -> L
                              "nodeSelector or node affinity"),
                 {"replicas": replicas, "eligibleNodes": sorted(eligible), "unschedulable": pending},
                 ERROR if pending else None)]
+
+
+# --- rollout budget, images, executables (issue 16) -----------------------------------------
+
+def percent(value) -> Optional[int]:
+    """The percentage an int-or-string value is ("100%" -> 100), None when it is not one."""
+    if not isinstance(value, str) or not value.strip().endswith("%"):
+        return None
+    try:
+        return int(value.strip()[:-1])
+    except ValueError:
+        return None
+
+
+@check("DS017", "MaxUnavailableAllNodes", ERROR,
+       "maxUnavailable of 100% or more: a rollout may take the agent off every node at once (from the manifest)")
+def max_unavailable_all_nodes(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
+    strategy = get_in(ds, "spec", "updateStrategy", default={})
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        return []
+    raw = get_in(strategy, "rollingUpdate", "maxUnavailable")
+    pct = percent(raw)
+    if pct is None or pct < 100:
+        return []   # integers are weighed against the nodes (DS006)
+    message = (f"maxUnavailable {raw}: a rollout may take the agent off every node it covers at once, whatever "
+               "their number; if the new version never gets ready, no node has the agent")
+    if pct > 100:
+        message += "; the apiserver refuses it besides (must not be greater than 100%)"
+    return [Hit(message, Fix("roll out over one node (or a few percent of the nodes) at a time",
+                             "spec.updateStrategy.rollingUpdate", {"maxUnavailable": 1}),
+                {"maxUnavailable": raw, "percent": pct, "refused": pct > 100})]
+
+
+FLOATING_TAGS = ("latest", "master", "main", "stable", "edge", "nightly", "dev", "develop", "canary")
+_MAJOR_ONLY = re.compile(r"v?\d+")
+
+
+def image_tag(image: str) -> Tuple[str, bool]:
+    """(the tag, "" when there is none; whether the reference has a digest)."""
+    ref, _, digest = image.partition("@")
+    last = ref.rsplit("/", 1)[-1]
+    return (last.rsplit(":", 1)[1] if ":" in last else ""), bool(digest)
+
+
+def floating(tag: str) -> str:
+    """Why `tag` floats ("" when it names one build): no tag, a moving name, a major version only."""
+    t = tag.lower()
+    if not t:
+        return "no tag (it pulls :latest)"
+    if t in FLOATING_TAGS or t.split("-")[0] in FLOATING_TAGS:
+        return f"the floating tag :{tag}"
+    if _MAJOR_ONLY.fullmatch(t):
+        return f"the major-only tag :{tag}, which moves with every release of that major version"
+    return ""
+
+
+@check("DS018", "FloatingImageTag", WARNING,
+       "an image without a digest on no tag or a floating one (:latest, :main, :1)")
+def floating_image_tag(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
+    hits = []
+    for fld, i, c in _containers(_pod_spec(ds)):
+        image = str(c.get("image") or "")
+        if not image or any(ch in image for ch in "${}<>"):
+            continue   # no image, or a template placeholder
+        tag, digest = image_tag(image)
+        why = "" if digest else floating(tag)
+        if not why:
+            continue
+        who = c.get("name")
+        hits.append(Hit(f"container {who} runs {image}, {why}, without a digest: nodes that pull at different times "
+                        "(a new node, a replaced pod, imagePullPolicy Always on a restart) run different builds of "
+                        "the agent, and rolling back does not bring the old build back",
+                        Fix(f"pin container {who}'s image to a version tag (:1.2.3) or a digest (@sha256:…); "
+                            "the digest running now: kubectl get pods -o jsonpath='{..imageID}'"),
+                        {"container": who, "image": image, "tag": tag,
+                         "path": f"spec.template.spec.{fld}[{i}].image"}))
+    return hits
+
+
+# host directories whose executables the node runs as root, and who runs them
+EXECUTABLE_DIRS = {
+    "/opt/cni/bin": "the container runtime runs the CNI plugins there as root for every pod's network",
+    "/usr/libexec/kubernetes/kubelet-plugins/volume/exec": "the kubelet runs the FlexVolume drivers there as root",
+    "/etc/kubernetes/kubelet-plugins/volume/exec": "the kubelet runs the FlexVolume drivers there as root",
+    "/var/lib/kubelet/volumeplugins": "the kubelet runs the FlexVolume drivers there as root",
+    "/home/kubernetes/bin": "the node's services (the kubelet among them) run from there as root",
+    "/opt/bin": "the node's services run from there as root",
+    "/usr/libexec": "the node's services and the kubelet's plugins run from there as root",
+    "/usr/local/bin": "the node's own commands: systemd units, the kubelet and administrators run them as root",
+    "/usr/local/sbin": "the node's own commands: systemd units, the kubelet and administrators run them as root",
+    "/usr/bin": "the node's own commands: systemd units, the kubelet and administrators run them as root",
+    "/usr/sbin": "the node's own commands: systemd units, the kubelet and administrators run them as root",
+    "/bin": "the node's own commands: systemd units, the kubelet and administrators run them as root",
+    "/sbin": "the node's own commands: systemd units, the kubelet and administrators run them as root",
+}
+_FLEXVOLUME_DIRS = ("/usr/libexec/kubernetes/kubelet-plugins/volume/exec",
+                    "/etc/kubernetes/kubelet-plugins/volume/exec", "/var/lib/kubelet/volumeplugins")
+# executable directories a role installs into, and why that is its job
+_ROLE_INSTALLS = {
+    rl.CNI: (("/opt/cni/bin", "a CNI plugin installs the CNI binaries the container runtime runs"),),
+    rl.CSI_NODE: tuple((d, "a volume plugin installs its FlexVolume driver there") for d in _FLEXVOLUME_DIRS),
+    rl.STORAGE: tuple((d, "a storage agent installs its FlexVolume driver there") for d in _FLEXVOLUME_DIRS),
+}
+
+
+def executable_dir(path: str) -> Optional[str]:
+    """The host directory of executables run as root that `path` is (or is under), None otherwise."""
+    path = rl.norm(path)
+    return next((d for d in sorted(EXECUTABLE_DIRS, key=len, reverse=True) if rl.under(path, d)), None)
+
+
+@check("DS019", "WritableExecutablePath", WARNING,
+       "a host directory of executables the node runs as root (/opt/cni/bin, /usr/bin, ...) mounted writable")
+def writable_executable_path(ds: Mapping, nodes: Optional[Sequence[Mapping]]) -> List[Hit]:
+    spec = _pod_spec(ds)
+    role = rl.role(ds)
+    mounts = list(rl.host_mounts(spec))
+    init = {id(c) for c in spec.get("initContainers") or () if c.get("restartPolicy") != "Always"}
+    hits = []
+    for fld, i, c in _containers(spec):
+        for j, mount in enumerate(c.get("volumeMounts") or ()):
+            m = next((x for x in mounts if x.container is c and x.mount is mount), None)
+            if m is None or mount.get("readOnly"):
+                continue
+            exe = executable_dir(m.host_path)
+            if not exe:
+                continue
+            who = c.get("name")
+            detail = {"container": who, "volume": mount.get("name"), "hostPath": m.host_path, "executableDir": exe}
+            message = (f"container {who} mounts the node's {m.host_path} writable (at {mount.get('mountPath')}): "
+                       f"{EXECUTABLE_DIRS[exe]}, so whatever the container writes there runs as root on every node")
+            job = next((why for d, why in _ROLE_INSTALLS.get(role.name, ()) if rl.under(m.host_path, d)), "")
+            if job:
+                installer = id(c) in init
+                # a long-running container next to an init container that installs: the installer did the job
+                others = any(id(x.container) in init and not x.mount.get("readOnly") and rl.under(x.host_path, exe)
+                             for x in mounts)
+                if installer or not others:
+                    who_does = "its init container" if installer else "the agent itself, as no init container does"
+                    hits.append(Hit(f"{message}; that is its job: {job} ({who_does})",
+                                    Fix("nothing to change for the role; keep the image that writes there pinned "
+                                        "and trusted"), dict(detail, role=role.name), INFO))
+                    continue
+                message += f"; init containers install there already, container {who} need not write"
+            if mount.get("readOnly") is False:
+                hits.append(Hit(f"{message} (readOnly: false is explicit)",
+                                Fix(f"nothing to change if the agent installs there; otherwise mount volume "
+                                    f"{mount.get('name')} read-only"), dict(detail, readOnly=False), INFO))
+                continue
+            hits.append(Hit(message, Fix(f"mount it read-only unless the agent installs executables there (volume "
+                                         f"{mount.get('name')}); if it does, install from an init container and "
+                                         "mount it read-only in the rest",
+                                         f"spec.template.spec.{fld}[{i}].volumeMounts[{j}]", {"readOnly": True}),
+                            detail))
+    return hits

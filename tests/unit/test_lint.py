@@ -232,7 +232,7 @@ def workers(n):
     ("30%", 0, workers(10), 3, "warning"),
     ("20%", 0, workers(10), None, None),             # 2 of 10: a fifth
     (2, 0, workers(8), None, None),                  # exactly a quarter
-    ("100%", 0, workers(4), 4, "error"),
+    ("100%", 0, workers(4), None, None),             # every node whatever their number: DS017's, not DS006's
     (10, 0, workers(3), 3, "error"),                 # more than the nodes: all of them
     (0, 0, workers(4), None, None),                  # both 0: the controller falls back to 1
     (0, "50%", workers(4), None, None),              # surge only: nothing goes down
@@ -327,10 +327,10 @@ def test_probes(c, readiness, liveness):
     assert bool(L.no_liveness_probe(ds, None)) == liveness
 
 
-def test_probe_example_uses_the_container_port():
+def test_probe_example_is_not_made_up_on_a_plain_port():
     hit = only(L.no_readiness_probe(ds_with({"containers": [probed(ports=[{"name": "http", "containerPort": 80}])]}),
                                     None))
-    assert hit.fix.value["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert "httpGet" not in hit.fix.value["readinessProbe"] and hit.detail["exampleFrom"] == "placeholder"
     assert L.CATALOGUE["DS010"].severity == "info" and L.CATALOGUE["DS009"].severity == "warning"
 
 

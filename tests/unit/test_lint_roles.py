@@ -50,18 +50,17 @@ JUDGED = [
     ("cni.yaml", "DS011", "hostNetwork", "info", RIGHT, "a CNI plugin needs the host network"),
     ("cni.yaml", "DS012", "install-cni", "warning", RIGHT, "an init container that copies files needs no privileges"),
     ("cni.yaml", "DS012", "podnet-node", "info", RIGHT, "Bidirectional /sys/fs/bpf: the apiserver requires privileged"),
+    ("cni.yaml", "DS019", "/opt/cni/bin", "info", RIGHT,
+     "the init container installs the CNI binaries: its job, a note with the reason, no read-only fix"),
     ("csi-node.yaml", "DS003", "", "info", RIGHT, "pods on any node need their volumes mounted"),
     ("csi-node.yaml", "DS005", "node-driver-registrar", "warning", RIGHT, "a small sidecar: a limit is cheap"),
-    ("csi-node.yaml", "DS009", "driver", "warning", RIGHT, "example /healthz on port healthz, as its livenessProbe"),
-    ("csi-node.yaml", "DS009", "liveness-probe", "warning", WRONG, "a prober sidecar: noise (issue 16.3)"),
-    ("csi-node.yaml", "DS009", "node-driver-registrar", "warning", WRONG,
-     "the driver's readiness gates the rollout; a placeholder for the registrar adds nothing (issue 16.3)"),
-    ("csi-node.yaml", "DS010", "liveness-probe", "info", WRONG, "a prober sidecar (issue 16.3)"),
-    ("csi-node.yaml", "DS010", "node-driver-registrar", "info", RIGHT, "a hung registrar is worth restarting"),
+    ("csi-node.yaml", "DS009", "driver", "warning", RIGHT, "the same httpGet /healthz on healthz as its livenessProbe"),
+    ("csi-node.yaml", "DS010", "node-driver-registrar", "info", RIGHT,
+     "a hung registrar is worth restarting; no made-up probe: the /healthz it documents behind --http-endpoint"),
     ("csi-node.yaml", "DS012", "driver", "info", RIGHT, "Bidirectional /var/lib/kubelet: privileged is required"),
     ("device-plugin.yaml", "DS005", "plugin", "warning", RIGHT, "a device plugin's memory is small and steady"),
-    ("device-plugin.yaml", "DS009", "plugin", "warning", RIGHT, "an exec placeholder, clearly marked"),
-    ("device-plugin.yaml", "DS010", "plugin", "info", RIGHT, "an exec placeholder, clearly marked"),
+    ("device-plugin.yaml", "DS009", "plugin", "warning", RIGHT, "no evidence: an exec placeholder to replace"),
+    ("device-plugin.yaml", "DS010", "plugin", "info", RIGHT, "no evidence: an exec placeholder to replace"),
     ("device-plugin.yaml", "DS013", "/var/lib/kubelet/pod-resources", "info", RIGHT,
      "explicit readOnly: false: a note only, naming the exact directory"),
     ("log-shipper.yaml", "DS003", "", "warning", RIGHT, "a log shipper need not outlive every NoExecute taint"),
@@ -70,15 +69,14 @@ JUDGED = [
     ("log-shipper.yaml", "DS013", "/var/lib/docker/containers", "warning", RIGHT, "it only reads the containers' logs"),
     ("node-metrics.yaml", "DS003", "", "warning", RIGHT, "monitoring every node is a choice; NoExecute stands"),
     ("node-metrics.yaml", "DS008", "", "warning", RIGHT, "with the ResourceQuota caveat outside kube-system"),
-    ("node-metrics.yaml", "DS010", "exporter", "info", WRONG,
-     "example /healthz on the metrics port: the exporter serves none, the probe would restart it in a loop "
-     "(issue 16.3)"),
+    ("node-metrics.yaml", "DS010", "exporter", "info", RIGHT,
+     "the same httpGet / on port metrics as its readinessProbe (before: a made-up /healthz it does not serve)"),
     ("node-metrics.yaml", "DS011", "hostNetwork,hostPID", "info", RIGHT, "the node's own statistics need both"),
     ("node-problem-detector.yaml", "DS009", "detector", "warning", RIGHT, "/healthz on http, as its livenessProbe"),
     ("node-problem-detector.yaml", "DS012", "detector", "info", RIGHT, "/dev/kmsg needs device access"),
     ("reboot-daemon.yaml", "DS008", "", "warning", RIGHT, "with the ResourceQuota caveat outside kube-system"),
-    ("reboot-daemon.yaml", "DS009", "rebooter", "warning", RIGHT, "an exec placeholder, clearly marked"),
-    ("reboot-daemon.yaml", "DS010", "rebooter", "info", RIGHT, "an exec placeholder, clearly marked"),
+    ("reboot-daemon.yaml", "DS009", "rebooter", "warning", RIGHT, "no evidence: an exec placeholder to replace"),
+    ("reboot-daemon.yaml", "DS010", "rebooter", "info", RIGHT, "no evidence: an exec placeholder to replace"),
     ("reboot-daemon.yaml", "DS011", "hostPID", "info", RIGHT, "it reboots through the host's PID 1"),
     ("reboot-daemon.yaml", "DS012", "rebooter", "info", RIGHT, "nsenter into PID 1 needs privileged"),
     ("storage.yaml", "DS003", "", "info", RIGHT, "volumes on any node need their storage agent"),
@@ -113,6 +111,12 @@ MUST_NOT = [
     ("storage.yaml", "DS012", "agent", "drop privileged with a Bidirectional mount"),
     ("storage.yaml", "DS013", "/dev", "read-only /dev for a storage agent"),
     ("storage.yaml", "DS013", "/etc/iscsi", "read-only iSCSI configuration"),
+    # issue 16.3-16.4: probe advice on sidecars that probe or register, a CNI installer's binary directory
+    ("csi-node.yaml", "DS009", "liveness-probe", "a readiness probe on the prober sidecar"),
+    ("csi-node.yaml", "DS010", "liveness-probe", "a liveness probe on the prober sidecar"),
+    ("csi-node.yaml", "DS009", "node-driver-registrar", "a readiness placeholder on the registrar"),
+    ("csi-node.yaml", "DS010", "node-driver-registrar", "a made-up probe on the registrar"),
+    ("cni.yaml", "DS019", "/opt/cni/bin", "read-only CNI binary directory for the CNI installer"),
 ]
 
 
@@ -186,6 +190,21 @@ def test_no_fix_is_refused_or_breaks_the_role(fixture):
     before = list(R.host_mounts(ds["spec"]["template"]["spec"]))
     for was, m in zip(before, R.host_mounts(fixed["spec"]["template"]["spec"])):   # nothing it writes made read-only
         assert was.mount.get("readOnly") or not (m.mount.get("readOnly") and R.needs_write(role, m)), m.host_path
+
+
+@pytest.mark.parametrize("fixture", sorted({f for f, _ in ROLES}))
+def test_example_probes_are_grounded(fixture):
+    """Every example probe is another probe of the same container, or the exec placeholder marked to replace."""
+    ds = load(fixture)
+    for f in findings(ds):
+        if f.code not in ("DS009", "DS010") or f.fix.value is None:
+            continue
+        kind = "readinessProbe" if f.code == "DS009" else "livenessProbe"
+        c = _container_of(ds["spec"]["template"]["spec"], f.fix.path.split(".")[-1])
+        example = {k: v for k, v in f.fix.value[kind].items() if k != "periodSeconds"}
+        others = [{k: v for k, v in (c.get(p) or {}).items() if k in ("httpGet", "tcpSocket", "grpc", "exec")}
+                  for p in ("readinessProbe", "livenessProbe", "startupProbe") if p != kind]
+        assert example in others or example == {"exec": {"command": ["/bin/sh", "-c", L.PLACEHOLDER]}}, f.message
 
 
 def test_precision_figure_is_the_one_in_the_docs():

@@ -16,11 +16,12 @@ from kubectl_ds.commands.common import (
     no_daemonsets,
     now_for,
     open_source,
+    placement_context,
     scope_namespace,
 )
 from kubectl_ds.core.coverage import Coverage, compare
 from kubectl_ds.core.events import failed_create, failed_create_selector
-from kubectl_ds.core.objects import get_in, namespace
+from kubectl_ds.core.objects import get_in, name, namespace
 from kubectl_ds.core.selectors import SelectorError, label_selector_string
 from kubectl_ds.errors import ExitCode
 from kubectl_ds.options import global_options, pop_options
@@ -44,19 +45,64 @@ def _candidates(source, ds):
     return source.pods(namespace(ds), label_selector=sel)
 
 
+PODS_PER_NODE_LISTS = 20   # a first install covering up to this many nodes: their pods node by node
+
+
 def _what_if(ctx, opts, source, ds_name, filename, kv):
+    """`diff [NAME] -f FILE`: the manifest's DaemonSet (namespace and name from the manifest)
+    against the live one, or, not in the cluster yet, where it would run and which of its pods
+    would stay Pending."""
     from kubectl_ds.core.migration import what_if
-    from kubectl_ds.errors import DsError
+    from kubectl_ds.errors import DsError, NotFound
     from kubectl_ds.source.manifests import load_manifests
     found = load_manifests([filename]).daemonsets
     if len(found) != 1:
         raise DsError(f"{filename} must hold exactly one DaemonSet (found {len(found)})")
+    manifest = found[0]
+    meta = manifest.get("metadata") or {}
+    own_name = meta.get("name") or ""
+    if ds_name and own_name and ds_name != own_name:
+        raise DsError(f'{filename} is the DaemonSet "{own_name}", not "{ds_name}"')
+    ds_name = ds_name or own_name
     if not ds_name:
-        ds_name = found[0]["metadata"].get("name", "")
-    result = what_if(find_daemonset(source, opts, ds_name), found[0], source.nodes())
+        raise DsError(f"{filename}: the DaemonSet has no metadata.name: give NAME")
+    own_ns = meta.get("namespace") or ""
+    if own_ns and opts.namespace and own_ns != opts.namespace:
+        raise DsError(f'the namespace of {filename} ("{own_ns}") does not match -n "{opts.namespace}"')
+    old = None
+    if own_ns or not opts.all_namespaces:
+        ns = own_ns or opts.namespace or source.default_namespace
+        try:
+            old = source.daemonset(ns, ds_name)
+        except NotFound:
+            old = None
+    else:   # -A, no namespace in the manifest: wherever NAME is unique (the context's namespace if nowhere)
+        live = [d for d in source.daemonsets(None) if name(d) == ds_name]
+        if len(live) > 1:
+            spaces = ", ".join(sorted(namespace(d) for d in live))
+            raise DsError(f'daemonset "{ds_name}" exists in several namespaces ({spaces}): pick one with -n')
+        old = live[0] if live else None
+        ns = namespace(old) if old is not None else source.default_namespace
+    proposed = dict(manifest, metadata=dict(meta, name=ds_name, namespace=ns))
+    nodes = source.nodes()
+    fit = placement_context(source, kv, [proposed], templates=True) if old is None else None
+    result = what_if(old, proposed, nodes, lambda covered: _pods_on(source, covered), fit)
     echo(render(result, opts.output, color(ctx), version=kv))
-    if not result.same:
+    if not result.same or result.pending:
         ctx.exit(ExitCode.BAD_NEWS)
+
+
+def _pods_on(source, node_names):
+    """The pods on each named node: node by node for a few, one list of every pod for many."""
+    if len(node_names) <= PODS_PER_NODE_LISTS:
+        return {n: source.pods(None, field_selector=f"spec.nodeName={n}") for n in node_names}
+    wanted = set(node_names)
+    out = {n: [] for n in node_names}
+    for p in source.pods(None):
+        on = get_in(p, "spec", "nodeName")
+        if on in wanted:
+            out[on].append(p)
+    return out
 
 
 EXAMPLES = """
@@ -71,15 +117,17 @@ Examples:
   # Offline, as JSON
   kubectl ds diff log-agent -n logging --snapshot dump.json -o json
 \b
-  # What-if: which nodes a new manifest would gain or lose (exit 1 if any)
-  kubectl ds diff log-agent -n logging -f new-log-agent.yaml
+  # What-if: which nodes a new manifest would gain or lose (exit 1 if any); for a DaemonSet
+  # not installed yet, the nodes it would cover and the pods that would stay Pending
+  kubectl ds diff -f new-log-agent.yaml
 """
 
 
 @click.command(epilog=EXAMPLES)
 @click.argument("ds_name", metavar="[NAME]", required=False, type=NON_EMPTY)
 @click.option("-f", "--filename", metavar="FILE", type=NON_EMPTY,
-              help="What-if: nodes a new manifest for NAME would gain or lose.")
+              help="What-if: nodes the manifest's DaemonSet would gain or lose (a first install: "
+                   "the nodes it would cover, the pods that would stay Pending).")
 @global_options
 @click.pass_context
 def diff(ctx, ds_name, filename, **kwargs):

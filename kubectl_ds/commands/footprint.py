@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from kubectl_ds.commands.common import (
+    NON_EMPTY,
     color,
     echo,
     kube_version,
@@ -15,6 +16,7 @@ from kubectl_ds.commands.common import (
 )
 from kubectl_ds.core.footprint import footprint as per_daemonset
 from kubectl_ds.core.footprint import footprint_by_node
+from kubectl_ds.errors import DsError
 from kubectl_ds.options import global_options, pop_options
 from kubectl_ds.render import render
 
@@ -29,23 +31,45 @@ Examples:
 \b
   # Offline, as JSON
   kubectl ds footprint -A --snapshot dump.json -o json
+\b
+  # What a manifest's DaemonSet(s) would cost once applied, on the cluster's nodes
+  kubectl ds footprint -f new-agent.yaml
 """
 
 
 @click.command(epilog=EXAMPLES)
 @click.option("--by-node", is_flag=True, help="One row per node: the daemon pods' share of it.")
+@click.option("-f", "--filename", metavar="FILE", type=NON_EMPTY,
+              help="The DaemonSets of a manifest (file, directory or -), as if applied.")
 @global_options
 @click.pass_context
-def footprint(ctx, by_node, **kwargs):
+def footprint(ctx, by_node, filename, **kwargs):
     """Show what DaemonSets request: per pod, times the nodes they cover, and per node."""
     opts = pop_options(ctx, kwargs)
     source = open_source(ctx, opts)
     kv = kube_version(opts, source)
-    ns = scope_namespace(opts, source, default_all=False)
-    daemonsets = source.daemonsets(ns, opts.selector)
-    if not daemonsets and no_daemonsets(opts, ns):
-        return
+    if filename:
+        daemonsets = _from_manifest(filename, opts, source)
+    else:
+        ns = scope_namespace(opts, source, default_all=False)
+        daemonsets = source.daemonsets(ns, opts.selector)
+        if not daemonsets and no_daemonsets(opts, ns):
+            return
     nodes = source.nodes()
     fit = placement_context(source, kv, daemonsets, templates=True)
     result = footprint_by_node(daemonsets, nodes, fit) if by_node else per_daemonset(daemonsets, nodes, fit)
     echo(render(result, opts.output, color(ctx), version=kv))
+
+
+def _from_manifest(filename, opts, source):
+    """The manifest's DaemonSets, each in its own namespace, else -n's, else the context's."""
+    from kubectl_ds.source.manifests import load_manifests
+    found = load_manifests([filename]).daemonsets
+    if not found:
+        raise DsError(f"{filename} holds no DaemonSet")
+    default_ns = opts.namespace or source.default_namespace
+    out = []
+    for ds in found:
+        meta = ds.get("metadata") or {}
+        out.append(dict(ds, metadata=dict(meta, namespace=meta.get("namespace") or default_ns)))
+    return out

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from kubectl_ds.core import selectors as sel
-from kubectl_ds.core.eligibility import evaluate
+from kubectl_ds.core.eligibility import daemon_pod_spec, evaluate
+from kubectl_ds.core.fit import FitContext, fit_problems, with_runtime_overhead
 from kubectl_ds.core.objects import get_in, labels, name, namespace, uid
 from kubectl_ds.core.ownership import is_daemon_pod, target_node
+from kubectl_ds.core.results import Reason
 from kubectl_ds.core.revisions import GENERATION_LABEL, TEMPLATE_GENERATION_ANNOTATION, template_generation
 from kubectl_ds.core.strategy import budgets
 
@@ -300,7 +302,13 @@ def coverage_change(old: Mapping, new: Mapping, nodes: Sequence[Mapping]) -> Tup
 
 @dataclass(frozen=True)
 class WhatIf:
-    """Coverage of a proposed DaemonSet manifest against the live one (`diff NAME -f FILE`)."""
+    """Coverage of a proposed DaemonSet manifest against the live one (`diff -f FILE`).
+
+    A DaemonSet not in the cluster yet (a first install: `exists` False) has no desired node;
+    every node it would cover is gained, and `pending` says, per node, why its pod would stay
+    Pending (the scheduler's fit: resources, host ports, declared features). `notes`: what the
+    fit could not evaluate (a RuntimeClass or DeviceClasses not read, a dynamic resource).
+    """
 
     namespace: str
     name: str
@@ -308,17 +316,51 @@ class WhatIf:
     proposed: Tuple[str, ...]    # nodes the manifest would run on
     gained: Tuple[str, ...]
     lost: Tuple[str, ...]
+    exists: bool = True
+    pending: Mapping[str, Tuple[Reason, ...]] = field(default_factory=dict)
+    notes: Tuple[str, ...] = ()
 
     @property
     def same(self) -> bool:
         return not (self.gained or self.lost)
 
 
-def what_if(old: Mapping, proposed: Mapping, nodes: Sequence[Mapping]) -> WhatIf:
-    desired = sorted(name(n) for n in nodes if evaluate(n, old).should_run)
-    new = sorted(name(n) for n in nodes if evaluate(n, proposed).should_run)
-    gained, lost = coverage_change(old, proposed, nodes)
-    return WhatIf(namespace(old), name(old), tuple(desired), tuple(new), tuple(gained), tuple(lost))
+# fit reasons that leave the pod Pending; the others (a note, a resource left to DRA) do not decide
+PENDING_REASONS = ("InsufficientResource", "HostPortConflict", "NodeDeclaredFeatures")
+
+
+def what_if(old: Optional[Mapping], proposed: Mapping, nodes: Sequence[Mapping],
+            pods_on: Optional[Callable[[Sequence[str]], Mapping[str, Sequence[Mapping]]]] = None,
+            ctx: Optional[FitContext] = None) -> WhatIf:
+    """The manifest's coverage against the live DaemonSet `old`; None: not in the cluster yet,
+    and then (given `pods_on`, which returns the pods on each of the named nodes, and `ctx`)
+    whether each pod it would create fits its node.
+    """
+    if old is not None:
+        desired = sorted(name(n) for n in nodes if evaluate(n, old).should_run)
+        new = sorted(name(n) for n in nodes if evaluate(n, proposed).should_run)
+        gained, lost = coverage_change(old, proposed, nodes)
+        return WhatIf(namespace(old), name(old), tuple(desired), tuple(new), tuple(gained), tuple(lost))
+    covered = [n for n in nodes if evaluate(n, proposed).should_run]
+    new = sorted(name(n) for n in covered)
+    pending: Dict[str, Tuple[Reason, ...]] = {}
+    notes: List[str] = []
+    if pods_on is not None and ctx is not None and covered:
+        pod, note = with_runtime_overhead(
+            {"metadata": {"name": f"{name(proposed)}-(new)", "namespace": namespace(proposed),
+                          "uid": "kubectl-ds/what-if"},
+             "spec": daemon_pod_spec(proposed)}, ctx)
+        if note is not None:
+            notes.append(note.message)
+        on = pods_on(new)
+        for n in sorted(covered, key=name):
+            problems = fit_problems(dict(pod, spec=dict(pod["spec"], nodeName=name(n))), n, on.get(name(n), ()), ctx)
+            notes += [r.message for r in problems if r.type not in PENDING_REASONS and r.message not in notes]
+            stuck = tuple(r for r in problems if r.type in PENDING_REASONS)
+            if stuck:
+                pending[name(n)] = stuck
+    return WhatIf(namespace(proposed), name(proposed), (), tuple(new), tuple(new), (), exists=False,
+                  pending=pending, notes=tuple(notes))
 
 
 def rollout_in_progress(ds: Mapping) -> Optional[str]:

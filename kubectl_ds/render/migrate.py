@@ -50,13 +50,29 @@ document = plan_document
 
 def what_if_document(w: WhatIf) -> dict:
     return {"namespace": w.namespace, "name": w.name, "desired": list(w.desired), "proposed": list(w.proposed),
-            "gained": list(w.gained), "lost": list(w.lost), "same": w.same}
+            "gained": list(w.gained), "lost": list(w.lost), "same": w.same, "exists": w.exists,
+            "pending": {node: [r.to_dict() for r in reasons] for node, reasons in sorted(w.pending.items())},
+            "notes": list(w.notes)}
 
 
 def what_if_text(w: WhatIf, wide: bool, color: bool) -> str:
+    if not w.exists:
+        return _first_install_text(w, wide)
     out = [f"daemon set {w.namespace}/{w.name}: {len(w.desired)} desired node(s) now, "
            f"{len(w.proposed)} with the manifest",
            f"  gained: {', '.join(w.gained) or '-'}", f"  lost:   {', '.join(w.lost) or '-'}"]
     if wide:
         out += [f"  now:      {', '.join(w.desired) or '-'}", f"  proposed: {', '.join(w.proposed) or '-'}"]
+    return "\n".join(out)
+
+
+def _first_install_text(w: WhatIf, wide: bool) -> str:
+    out = [f"daemon set {w.namespace}/{w.name}: not in the cluster yet; the manifest would run on "
+           f"{len(w.proposed)} node(s), {len(w.pending)} of them with a pod that would stay Pending"]
+    shown = w.proposed if wide or len(w.proposed) <= 10 else w.proposed[:10] + ("...",)
+    out.append(f"  nodes: {', '.join(shown) or '-'}")
+    out += [f"  note: {n}" for n in w.notes]
+    if w.pending:
+        rows = [[node, r.type, r.message] for node, reasons in sorted(w.pending.items()) for r in reasons]
+        out += ["", table(rows, ("NODE", "PENDING", "DETAIL"))]
     return "\n".join(out)

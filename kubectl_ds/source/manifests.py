@@ -72,7 +72,7 @@ def _objects(text: str, path: str) -> List[dict]:
 
         from kubectl_ds.source import yaml_text
         try:
-            docs = list(yaml_text.load_all(text))
+            docs = list(yaml_text.load_all(text, strict=True))
         except validate.Refused as why:
             raise DsError(f"malformed manifest {where}: {why}") from None
         except yaml.YAMLError as err:

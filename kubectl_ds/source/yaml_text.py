@@ -8,6 +8,9 @@ Before loading, the event stream is checked against the limits (docs/snapshots.m
 nesting deeper than MAX_DEPTH (libyaml's composer recurses in C: 100,000 levels crash the
 interpreter) and aliases that would expand to more than MAX_ALIAS_NODES nodes (a "billion
 laughs" costs nothing to load, its walk does) are refused with validate.Refused.
+
+`strict=True` (manifests given with -f) also refuses a key repeated in one mapping, as kubectl's
+strict decoding does (PyYAML keeps the last value); a merge key (`<<`) is not a repetition.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 _LOADER = None
+_STRICT_LOADER = None
 
 
 def _loader() -> type:
@@ -32,6 +36,33 @@ def _loader() -> type:
     return _LOADER
 
 
+def _strict_loader() -> type:
+    """The loader that also refuses a duplicate key (validate.Refused naming it and its line)."""
+    global _STRICT_LOADER
+    if _STRICT_LOADER is None:
+        from yaml.nodes import MappingNode
+
+        from kubectl_ds.source.validate import Refused
+
+        class StrictLoader(_loader()):  # type: ignore[misc]
+            def construct_mapping(self, node, deep=False):
+                if isinstance(node, MappingNode):
+                    seen = set()
+                    for key_node, _ in node.value:
+                        if key_node.tag == "tag:yaml.org,2002:merge":
+                            continue
+                        key = self.construct_object(key_node, deep=True)
+                        try:
+                            if key in seen:
+                                raise Refused(f"duplicate key {str(key)!r} at line {key_node.start_mark.line + 1}")
+                            seen.add(key)
+                        except TypeError:   # an unhashable key: the constructor says so
+                            break
+                return super().construct_mapping(node, deep=deep)
+        _STRICT_LOADER = StrictLoader
+    return _STRICT_LOADER
+
+
 MAX_ALIAS_NODES = 1_000_000   # nodes that aliases may add to a stream, all documents together
 
 
@@ -41,10 +72,10 @@ def load(text: Any) -> Any:
     return yaml.load(text, Loader=_loader())  # noqa: S506 - a safe loader
 
 
-def load_all(text: Any) -> Iterator[Any]:
+def load_all(text: Any, strict: bool = False) -> Iterator[Any]:
     import yaml
     _check_limits(text)
-    return yaml.load_all(text, Loader=_loader())  # noqa: S506 - a safe loader
+    return yaml.load_all(text, Loader=_strict_loader() if strict else _loader())  # noqa: S506 - a safe loader
 
 
 def _check_limits(text: Any) -> None:

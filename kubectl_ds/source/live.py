@@ -107,7 +107,10 @@ class LiveSource:
             resp = self._bounded(lambda timeout: self.api_client.call_api(
                 path, "GET", auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
                 _request_timeout=timeout), "get", path, None)
-            doc = json.loads(resp.data)
+            from kubectl_ds.source import validate
+            # the same boundary as every other response: a malformed DeviceClass or RuntimeClass is
+            # skipped with a warning, not handed to the core
+            doc = validate.response(resp.data, "get" if path == "/version" else "list", what)
         except ApiException as err:
             if err.status == 404 and path == "/version" and not _is_status(err):
                 raise self._not_an_apiserver("get", path) from None   # every apiserver serves /version

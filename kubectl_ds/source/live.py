@@ -13,6 +13,7 @@ plugin is an error, never a request sent without the credentials the kubeconfig 
 from __future__ import annotations
 
 import email.utils
+import errno
 import json
 import logging
 import os
@@ -539,8 +540,7 @@ def run_exec_plugin(exec_config, base_path: str, cluster, timeout: float) -> dic
         info["spec"]["cluster"] = provider.cluster.value
     env = dict(provider.env, KUBERNETES_EXEC_INFO=json.dumps(info))
     try:
-        proc = subprocess.run(provider.args, stdin=subprocess.DEVNULL, capture_output=True, cwd=provider.cwd,
-                              env=env, timeout=timeout)
+        proc = _run_plugin(provider.args, provider.cwd, env, timeout)
     except FileNotFoundError:
         raise _plugin_error(exec_config, "was not found (kubeconfig users[].user.exec.command)") from None
     except subprocess.TimeoutExpired:
@@ -568,6 +568,20 @@ def run_exec_plugin(exec_config, base_path: str, cluster, timeout: float) -> dic
         raise _plugin_error(exec_config, "printed an ExecCredential with neither a token nor a client "
                                          "certificate and key")
     return status
+
+
+def _run_plugin(args, cwd, env, timeout: float) -> subprocess.CompletedProcess:
+    """Run the plugin; "Text file busy" (a plugin being written, or a fork elsewhere in this
+    process still holding the file open for writing) is retried for up to a second."""
+    deadline = time.monotonic() + min(1.0, timeout)
+    while True:
+        try:
+            return subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, cwd=cwd, env=env,
+                                  timeout=timeout)
+        except OSError as err:
+            if err.errno != errno.ETXTBSY or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _last_line(data) -> str:

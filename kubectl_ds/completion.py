@@ -154,8 +154,8 @@ def option_value(line: Line, opt: click.Option, incomplete: str, timeout: float)
     if isinstance(opt.type, click.Choice):
         return [c for c in opt.type.choices if c.startswith(incomplete)], NO_FILE
     if opt.name == "output":
-        from kubectl_ds.options import FORMATS
-        return [f for f in FORMATS if f.startswith(incomplete)], NO_FILE
+        from kubectl_ds.options import formats_of
+        return [f for f in formats_of(line.command) if f.startswith(incomplete)], NO_FILE
     kind = NAME_KINDS.get(opt.name)
     if kind is None:
         return [], NO_FILE

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
 import click
 
 from kubectl_ds.errors import DsError
 
 FORMATS = ("table", "wide", "json", "yaml")
+# the CI report formats: lint's alone (a code-scanning upload, a test report), refused elsewhere
+REPORT_FORMATS = ("sarif", "junit")
+LINT_FORMATS = FORMATS + REPORT_FORMATS
 # the dump --snapshot reads, as every help text and error spells it (events, leases, deployments
 # and statefulsets are optional: leases date the dump, lint reads the workloads)
 DUMP_COMMAND = "kubectl get nodes,daemonsets,pods,controllerrevisions,events,leases,deployments,statefulsets -A -o json"
@@ -75,19 +78,38 @@ _NAMES = ("kubeconfig", "context", "namespace", "all_namespaces", "selector", "o
           "request_timeout", "kube_version")
 
 
-def global_options(fn):
-    """Add every global option to a click command (they are merged with the group's)."""
-    for decls, kwargs in reversed(_SPECS):
-        fn = click.option(*decls, **kwargs)(fn)
-    return fn
+def _format_help(formats: Tuple[str, ...]) -> str:
+    return f"Output format: {formats[0]} (default), {', '.join(formats[1:])}."
 
 
-def pop_options(ctx: click.Context, kwargs: dict) -> Options:
-    """Take the global options out of a command's kwargs, merged over the group's, validated."""
+def global_options(fn=None, *, formats: Tuple[str, ...] = FORMATS):
+    """Add every global option to a click command (they are merged with the group's).
+
+    `@global_options` or `@global_options(formats=...)`: -o's help lists `formats`, the ones the
+    command accepts (pop_options must be given the same tuple).
+    """
+    def add(fn):
+        for decls, kwargs in reversed(_SPECS):
+            if decls == ("-o", "--output"):
+                kwargs = {**kwargs, "help": _format_help(formats)}
+            fn = click.option(*decls, **kwargs)(fn)
+        fn.__kubectl_ds_formats__ = formats    # read by completion (the -o candidates of this command)
+        return fn
+    return add if fn is None else add(fn)
+
+
+def formats_of(command: Optional[click.Command]) -> Tuple[str, ...]:
+    """The -o formats a command accepts (FORMATS unless it declared more)."""
+    return getattr(getattr(command, "callback", None), "__kubectl_ds_formats__", FORMATS)
+
+
+def pop_options(ctx: click.Context, kwargs: dict, formats: Tuple[str, ...] = FORMATS) -> Options:
+    """Take the global options out of a command's kwargs, merged over the group's, validated
+    (-o against `formats`, the formats this command accepts)."""
     given = {k: kwargs.pop(k) for k in _NAMES if k in kwargs}
     parent = (ctx.find_root().meta.get("kubectl_ds.options") or {})
     merged = {k: given.get(k) if given.get(k) is not None else parent.get(k) for k in _NAMES}
-    return validate({k: v for k, v in merged.items() if v is not None})
+    return validate({k: v for k, v in merged.items() if v is not None}, formats)
 
 
 # the global options that name something: an empty value is a mistake (an unset variable in a
@@ -96,13 +118,13 @@ _NON_EMPTY = (("kubeconfig", "--kubeconfig"), ("context", "--context"), ("namesp
               ("snapshot", "--snapshot"))
 
 
-def validate(values: dict) -> Options:
+def validate(values: dict, formats: Tuple[str, ...] = FORMATS) -> Options:
     for key, flag in _NON_EMPTY:
         if isinstance(values.get(key), str) and not values[key].strip():
             raise DsError(f"{flag} must not be empty")
     opts = Options(**values)
-    if opts.output not in FORMATS:
-        raise DsError(f'unknown output format "{opts.output}" (expected one of: {", ".join(FORMATS)})')
+    if opts.output not in formats:
+        raise DsError(f'unknown output format "{opts.output}" (expected one of: {", ".join(formats)})')
     if opts.namespace and opts.all_namespaces:
         raise DsError("-n/--namespace and -A/--all-namespaces cannot be used together")
     if not 0 < opts.request_timeout < float("inf"):   # NaN compares false: refused too

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+from typing import Dict, Iterable
 
 import click
 
@@ -21,7 +23,7 @@ from kubectl_ds.core.lint import lint as run_checks
 from kubectl_ds.core.objects import name
 from kubectl_ds.core.versions import FLAG, resolve
 from kubectl_ds.errors import DsError, ExitCode
-from kubectl_ds.options import global_options, pop_options
+from kubectl_ds.options import LINT_FORMATS, REPORT_FORMATS, global_options, pop_options
 from kubectl_ds.render import render
 
 EXAMPLES = """
@@ -41,6 +43,10 @@ Examples:
 \b
   # Silence two checks for one DaemonSet
   kubectl annotate daemonset net-agent -n kube-system kubectl-ds.io/ignore=DS003,DS011
+\b
+  # CI: a SARIF log for code scanning (file and line of each finding), or a JUnit report
+  kubectl ds lint -f k8s/ -o sarif > kubectl-ds.sarif
+  kubectl ds lint -f k8s/ -o junit --fail-on warning > kubectl-ds.xml
 """
 
 
@@ -52,14 +58,16 @@ Examples:
                    "--kubeconfig or --context.")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default=ERROR, show_default=True,
               help="Exit 1 when a finding is this severe or more.")
-@global_options
+@global_options(formats=LINT_FORMATS)
 @click.pass_context
 def lint(ctx, ds_name, files, fail_on, **kwargs):
     """Check DaemonSets for the mistakes that bite: placement, resources, rollout, host access."""
-    opts = pop_options(ctx, kwargs)
+    opts = pop_options(ctx, kwargs, LINT_FORMATS)
+    report_format = opts.output in REPORT_FORMATS   # a CI report: always a document, even empty
     if files:
         daemonsets, workloads = _from_files(files, ds_name, opts.namespace)
-        if not daemonsets and not workloads and no_daemonsets(opts, None, f"in {', '.join(files)}"):
+        if not daemonsets and not workloads and no_daemonsets(opts, None, f"in {', '.join(files)}") \
+                and not report_format:
             return
         uses_cluster = opts.snapshot or opts.kubeconfig or opts.context
         if uses_cluster:
@@ -76,13 +84,60 @@ def lint(ctx, ds_name, files, fail_on, **kwargs):
         else:
             ns = scope_namespace(opts, source, default_all=False)
             daemonsets, workloads = source.daemonsets(ns, opts.selector), source.workloads(ns, opts.selector)
-            if not daemonsets and not workloads and no_daemonsets(opts, ns):
+            if not daemonsets and not workloads and no_daemonsets(opts, ns) and not report_format:
                 return
         nodes = source.nodes()
     report = run_checks(daemonsets, workloads, nodes, rules=kv.rules)
-    echo(render(report, opts.output, color(ctx), version=kv))
+    if opts.output == "sarif":
+        from kubectl_ds.render.sarif import sarif_text
+        echo(sarif_text(report, _places(files, opts.namespace or ""), kv))
+    elif opts.output == "junit":
+        from kubectl_ds.render.junit import junit_text
+        echo(junit_text(report, fail_on, _places(files, opts.namespace or ""), kv))
+    else:
+        echo(render(report, opts.output, color(ctx), version=kv))
     if report.fails(fail_on):
         ctx.exit(ExitCode.BAD_NEWS)
+
+
+def _places(files: Iterable[str], ns: str) -> Dict:
+    """Where each object of the -f files is (render/locations.py): file URIs relative to the
+    current directory, as code scanning expects them from a run at the repository's root. stdin
+    has no file: its objects get no physical location."""
+    from kubectl_ds.render.locations import locate
+    places: Dict = {}
+    for path in _files_of(files):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+        except (OSError, UnicodeDecodeError):
+            continue     # read once already by the loader; gone since: the findings keep their objects
+        for key, place in locate(text, _uri(path), ns).items():
+            places.setdefault(key, place)
+    return places
+
+
+def _files_of(files: Iterable[str]):
+    """The files -f names, as the loader reads them (a directory: its .yaml, .yml, .json files)."""
+    for path in files:
+        if path == "-":
+            continue
+        if os.path.isdir(path):
+            yield from sorted(os.path.join(path, f) for f in os.listdir(path)
+                              if f.endswith((".yaml", ".yml", ".json")))
+        else:
+            yield path
+
+
+def _uri(path: str) -> str:
+    """A relative URI from the current directory (`k8s/agent.yaml`), else an absolute file URI."""
+    from pathlib import Path
+    from urllib.parse import quote
+    full = Path(path).resolve()
+    try:
+        return quote(full.relative_to(Path.cwd().resolve()).as_posix())
+    except ValueError:       # outside the current directory
+        return full.as_uri()
 
 
 def _from_files(files, ds_name, ns):

@@ -69,53 +69,47 @@ def _suite(key: Key, findings: List[Finding], hidden: List[Finding], fail_on: st
         suite.set("file", _attr(place.uri))
     props = ET.SubElement(suite, "properties")
     for pname, value in (("kind", kind), ("namespace", ns), ("name", name),
-                         *(((k, v) for k, v in version.to_dict().items()) if version else ())):
+                         *(version.to_dict().items() if version else ())):
         if value:
             ET.SubElement(props, "property", name=pname, value=_attr(value))
-    not_run: Dict[str, bool] = {}
-    for f in findings:
-        if f.code == NOT_CHECKED:
-            not_run.update({code: True for code in f.detail.get("checks") or ()})
+    not_run = {code for f in findings if f.code == NOT_CHECKED for code in f.detail.get("checks") or ()}
     silenced = {f.code for f in hidden}
     threshold = min(RANK[fail_on], RANK[WARNING])   # errors and warnings always; info under --fail-on info
-    tests = failures = skipped = 0
-    for code in sorted(CATALOGUE):
-        check = CATALOGUE[code]
-        if code == NOT_CHECKED or kind not in check.kinds:
-            continue
-        tests += 1
-        case = ET.SubElement(suite, "testcase", name=f"{code} {check.name}",
-                             classname=_attr(_suite_name(kind, ns, name)))
-        mine = [f for f in findings if f.code == code]
-        if place is not None:
-            case.set("file", _attr(place.uri))
-            case.set("line", str(place.line_of(mine[0]) if mine else place.line))
-        if code in not_run:
-            skipped += 1
-            ET.SubElement(case, "skipped", message="not run: it needs the cluster's nodes (lint against the "
-                                                   "cluster, or against a dump of it with --snapshot)")
-            continue
-        if code in silenced:
-            skipped += 1
-            ET.SubElement(case, "skipped", message=f"silenced by the object's {IGNORE_ANNOTATION} annotation")
-            continue
-        failing = [f for f in mine if RANK[f.severity] >= threshold]
-        if failing:
-            failures += 1
-            worst = max(failing, key=lambda f: RANK[f.severity])
-            head = _attr(worst.message) if len(failing) == 1 else \
-                f"{len(failing)} findings; the first: {_attr(failing[0].message)}"
-            failure = ET.SubElement(case, "failure", message=head, type=worst.severity)
-            failure.text = _text("\n\n".join(_body(f, place) for f in mine))
-        elif mine:
-            out = ET.SubElement(case, "system-out")
-            out.text = _text("\n\n".join(_body(f, place) for f in mine) +
-                             "\n\n(info: a failure only under --fail-on info)")
-    suite.set("tests", str(tests))
-    suite.set("failures", str(failures))
+    outcomes = [_case(suite, code, key, [f for f in findings if f.code == code], place, threshold,
+                      code in not_run, code in silenced)
+                for code in sorted(CATALOGUE) if code != NOT_CHECKED and kind in CATALOGUE[code].kinds]
+    counts = (len(outcomes), outcomes.count("failure"), outcomes.count("skipped"))
+    for attr, n in zip(("tests", "failures", "skipped"), counts):
+        suite.set(attr, str(n))
     suite.set("errors", "0")
-    suite.set("skipped", str(skipped))
-    return suite, (tests, failures, skipped)
+    return suite, counts
+
+
+def _case(suite: ET.Element, code: str, key: Key, mine: List[Finding], place: Optional[Place], threshold: int,
+          not_run: bool, silenced: bool) -> str:
+    """One check's testcase under `suite`; its outcome: passed, failure or skipped."""
+    case = ET.SubElement(suite, "testcase", name=f"{code} {CATALOGUE[code].name}",
+                         classname=_attr(_suite_name(*key)))
+    if place is not None:
+        case.set("file", _attr(place.uri))
+        case.set("line", str(place.line_of(mine[0]) if mine else place.line))
+    if not_run or silenced:
+        why = ("not run: it needs the cluster's nodes (lint against the cluster, or against a dump of it with "
+               "--snapshot)") if not_run else f"silenced by the object's {IGNORE_ANNOTATION} annotation"
+        ET.SubElement(case, "skipped", message=why)
+        return "skipped"
+    failing = [f for f in mine if RANK[f.severity] >= threshold]
+    if failing:
+        worst = max(failing, key=lambda f: RANK[f.severity])
+        head = _attr(worst.message) if len(failing) == 1 else \
+            f"{len(failing)} findings; the first: {_attr(failing[0].message)}"
+        failure = ET.SubElement(case, "failure", message=head, type=worst.severity)
+        failure.text = _text("\n\n".join(_body(f, place) for f in mine))
+        return "failure"
+    if mine:
+        out = ET.SubElement(case, "system-out")
+        out.text = _text("\n\n".join(_body(f, place) for f in mine) + "\n\n(info: a failure only under --fail-on info)")
+    return "passed"
 
 
 def _body(f: Finding, place: Optional[Place]) -> str:

@@ -98,8 +98,8 @@ def _result(f: Finding, index: Mapping[str, int], places: Mapping[Key, Place], s
         "message": {"text": message(f)},
         "locations": [location],
         "partialFingerprints": {"kubectlDsFinding/v1": _fingerprint(f)},
-        "properties": {k: v for k, v in finding_document(f).items() if k in ("severity", "check", "role", "fix",
-                                                                           "detail")},
+        "properties": {k: v for k, v in finding_document(f).items()
+                       if k in ("severity", "check", "role", "fix", "detail") and v is not None},
     }
     if suppressed:
         result["suppressions"] = [{"kind": "inSource",

@@ -87,7 +87,8 @@ def locate(text: str, uri: str, default_namespace: str = "") -> Dict[Key, Place]
             kind, name = _scalar(_child(obj, "kind")), _scalar(_child(meta, "name"))
             if not kind or not name:
                 continue
-            ns = _scalar(_child(meta, "namespace")) or default_namespace
+            ns_node = _child(meta, "namespace")    # absent: -n's; `namespace: null` stays none, as lint sees it
+            ns = default_namespace if ns_node is None else _scalar(ns_node)
             key = (kind, ns, name)
             if key not in out:      # the first of two identical objects, as apply would see it first
                 out[key] = Place(uri, obj.start_mark.line + 1, _end_line(obj), dict(_fields(obj, "")))
@@ -115,8 +116,9 @@ def _child(node, key: str):
 
 
 def _scalar(node) -> str:
+    """A string's text; "" for anything else (`null` is no name, whatever its spelling)."""
     import yaml
-    return node.value if isinstance(node, yaml.ScalarNode) and isinstance(node.value, str) else ""
+    return node.value if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:str" else ""
 
 
 def _end_line(node) -> int:

@@ -150,6 +150,22 @@ def test_sarif_lines_in_a_json_list_and_an_absolute_uri_outside_the_current_dire
     assert _lines(manifest)[loc["region"]["startLine"] - 1].strip() == '"hostIPC": true'
 
 
+@pytest.mark.parametrize("extra", [(), ("-n", "logging"), ("-n", "logging", *S)], ids=["alone", "ns", "snapshot"])
+def test_every_result_of_manifest_files_has_a_file_location(run_cli, tmp_path, extra):
+    """GitHub code scanning refuses a whole log if one result has no file (upload-sarif:
+    "expected artifact location"): with -f files, every result has one."""
+    odd = AGENT.read_text().replace("  name: log-shipper\n", "  name: log-shipper\n  namespace: null\n")
+    (tmp_path / "a.yaml").write_text(odd)
+    shutil.copy(CLEAN, tmp_path / "b.json")
+    doc = run_cli("lint", "-f", str(tmp_path), *extra, "-o", "sarif", expect=1).json()
+    validate_sarif(doc)
+    results = doc["runs"][0]["results"]
+    assert len(results) > 10
+    for r in results:
+        uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        assert uri.endswith(("/a.yaml", "/b.json")) and r["locations"][0]["physicalLocation"]["region"]["startLine"]
+
+
 def test_sarif_from_stdin_has_no_file_to_point_at(run_cli, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO(AGENT.read_text()))
     doc = run_cli("lint", "-f", "-", "-o", "sarif", expect=1).json()

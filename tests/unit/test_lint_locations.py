@@ -77,3 +77,10 @@ def test_the_first_of_two_identical_objects_wins():
     doc = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: twin\n"
     places = locate(doc + "---\n" + doc, "t.yaml")
     assert places[("DaemonSet", "", "twin")].line == 1
+
+
+def test_a_null_namespace_is_none_and_an_absent_one_is_the_default():
+    doc = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: a\n  namespace: null\n"
+    assert set(locate(doc, "n.yaml", default_namespace="ops")) == {("DaemonSet", "", "a")}
+    assert set(locate(doc.replace("  namespace: null\n", ""), "n.yaml", "ops")) == {("DaemonSet", "ops", "a")}
+    assert set(locate(doc.replace("null", "'null'"), "n.yaml", "ops")) == {("DaemonSet", "null", "a")}

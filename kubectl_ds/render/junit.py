@@ -34,6 +34,11 @@ def _attr(value: object) -> str:
     return _text(printable(value))    # one line: no newline from the data in an attribute
 
 
+def _block(value: str) -> str:
+    """Element text: its own lines kept, each made printable (no ESC, no bidi override from the data)."""
+    return _text("\n".join(printable(line) for line in value.split("\n")))
+
+
 def _suite_name(kind: str, ns: str, name: str) -> str:
     return f"{kind} {ns}/{name}" if ns else f"{kind} {name}"
 
@@ -104,11 +109,12 @@ def _case(suite: ET.Element, code: str, key: Key, mine: List[Finding], place: Op
         head = _attr(worst.message) if len(failing) == 1 else \
             f"{len(failing)} findings; the first: {_attr(failing[0].message)}"
         failure = ET.SubElement(case, "failure", message=head, type=worst.severity)
-        failure.text = _text("\n\n".join(_body(f, place) for f in mine))
+        failure.text = _block("\n\n".join(_body(f, place) for f in mine))
         return "failure"
     if mine:
         out = ET.SubElement(case, "system-out")
-        out.text = _text("\n\n".join(_body(f, place) for f in mine) + "\n\n(info: a failure only under --fail-on info)")
+        out.text = _block("\n\n".join(_body(f, place) for f in mine)
+                          + "\n\n(info: a failure only under --fail-on info)")
     return "passed"
 
 

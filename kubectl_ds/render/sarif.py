@@ -50,7 +50,7 @@ def sarif_document(report: LintReport, places: Optional[Mapping[Key, Place]] = N
 
 def sarif_text(report: LintReport, places: Optional[Mapping[Key, Place]] = None,
                version: Optional[KubeVersion] = None) -> str:
-    return json.dumps(sarif_document(report, places, version), indent=2, ensure_ascii=False)
+    return json.dumps(sarif_document(report, places, version), indent=2)
 
 
 def _rule(code: str) -> dict:
@@ -80,7 +80,7 @@ def message(f: Finding) -> str:
     """The finding in one paragraph: the object, what is wrong, the fix (with the fields to add)."""
     text = f"{f.kind} {_object(f)}: {f.message}. Fix: {f.fix.text}"
     if f.fix.value is not None:
-        text += f"; add to {f.fix.path}: {json.dumps(f.fix.value, ensure_ascii=False, sort_keys=False)}"
+        text += f"; add to {f.fix.path}: {json.dumps(f.fix.value)}"
     return text + "."
 
 

@@ -256,14 +256,17 @@ def test_junit_with_nothing_to_lint_is_an_empty_report(run_cli):
     assert root.tag == "testsuites" and root.get("tests") == "0" and not root.findall("testsuite")
 
 
-def test_junit_keeps_control_characters_out_of_the_xml(run_cli, tmp_path):
+def test_reports_keep_control_characters_out(run_cli, tmp_path):
     manifest = tmp_path / "odd.yaml"
     text = AGENT.read_text().split("---")[0].replace("image: registry.example/shipper:2.0",
-                                                     'image: "registry.example/shipper\\x1b[31m\\x00"')
+                                                     'image: "registry.example/shipper\\x1b[31m\\x00\\u202e"')
     manifest.write_text(text)
     out = run_cli("lint", "-f", str(manifest), "-o", "junit", expect=1).stdout
     ET.fromstring(out)                                          # well-formed: no raw NUL or ESC in it
-    assert "\x1b" not in out and "\x00" not in out
+    assert "\x1b" not in out and "\x00" not in out and "\u202e" not in out
+    assert "\\x1b" in out                                       # escaped, still readable
+    sarif = run_cli("lint", "-f", str(manifest), "-o", "sarif", expect=1).stdout
+    assert not any(c in sarif for c in "\x1b\x00\u202e") and "registry.example/shipper\\u001b" in sarif
 
 
 # --- exit codes and -o per command ---------------------------------------------------------------

@@ -6,6 +6,7 @@ import copy
 
 import click
 
+from kubectl_ds.commands import fleet
 from kubectl_ds.commands.common import (
     NON_EMPTY,
     color,
@@ -23,6 +24,7 @@ from kubectl_ds.core.versions import FLAG, resolve
 from kubectl_ds.errors import DsError, ExitCode
 from kubectl_ds.options import global_options, pop_options
 from kubectl_ds.render import render
+from kubectl_ds.render.fleet import merge
 
 EXAMPLES = """
 \b
@@ -53,9 +55,14 @@ Examples:
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default=ERROR, show_default=True,
               help="Exit 1 when a finding is this severe or more.")
 @global_options
+@fleet.fleet_options
 @click.pass_context
 def lint(ctx, ds_name, files, fail_on, **kwargs):
     """Check DaemonSets for the mistakes that bite: placement, resources, rollout, host access."""
+    many = fleet.take(kwargs)
+    if many is not None:
+        return fleet.run(ctx, lint, dict(kwargs, ds_name=ds_name, files=files, fail_on=fail_on), many,
+                         merge("lint"))
     opts = pop_options(ctx, kwargs)
     if files:
         daemonsets, workloads = _from_files(files, ds_name, opts.namespace)

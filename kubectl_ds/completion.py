@@ -156,6 +156,12 @@ def option_value(line: Line, opt: click.Option, incomplete: str, timeout: float)
     if opt.name == "output":
         from kubectl_ds.options import formats_of
         return [f for f in formats_of(line.command) if f.startswith(incomplete)], NO_FILE
+    if opt.name == "contexts":   # a comma list: complete its last name (^ excludes it)
+        head, _, last = incomplete.rpartition(",")
+        mark = "^" if last.startswith("^") else ""
+        prefix = (head + "," if head else "") + mark
+        return [prefix + n for n in kubeconfig_contexts(line.values.get("kubeconfig"))
+                if n.startswith(last[len(mark):])], NO_FILE
     kind = NAME_KINDS.get(opt.name)
     if kind is None:
         return [], NO_FILE

@@ -28,6 +28,7 @@ class Env:
     color: Optional[bool] = None   # None: decide from NO_COLOR and the terminal
     tty: Optional[bool] = None     # None: whether stdout is a terminal (its isatty())
     stdout: Optional[TextIO] = None   # None: the process's, looked up when written to
+    stderr: Optional[TextIO] = None   # None: the process's (fleet mode gives each context its own)
 
     @property
     def out(self) -> TextIO:
@@ -47,3 +48,21 @@ class Env:
         if "NO_COLOR" in os.environ:
             return False
         return self.is_tty()
+
+
+def current() -> Optional[Env]:
+    """The Env of the command running in this thread (click keeps its contexts per thread), or
+    None outside a command."""
+    import click
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return obj if isinstance(obj, Env) else None
+
+
+def say(text: str, err: bool = False) -> None:
+    """One line to the running command's stdout (or stderr): the process's, or in fleet mode the
+    buffer of the context this thread works for."""
+    import click
+    env = current()
+    stream = (env.stderr if err else env.stdout) if env is not None else None
+    click.echo(text, file=stream, err=err)

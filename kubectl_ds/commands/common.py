@@ -11,6 +11,7 @@ from kubectl_ds.core.fit import FitContext, extended_requests
 from kubectl_ds.core.fit import context as fit_context
 from kubectl_ds.core.objects import name, namespace
 from kubectl_ds.core.versions import DEFAULT, FLAG, KubeVersion, resolve
+from kubectl_ds.env import say
 from kubectl_ds.errors import DsError
 from kubectl_ds.options import Options
 from kubectl_ds.render.common import printable
@@ -62,9 +63,9 @@ def kube_version(opts: Options, source) -> KubeVersion:
     if why:   # the source could not tell (or not fully): say what was used instead
         instead = f"applying the rules of Kubernetes v{kv.label}" if kv.source == DEFAULT else \
             f"using the newest kubelet's ({reported})"
-        click.echo(printable(f"warning: {why}: {instead}"), err=True)
+        warn(f"warning: {why}: {instead}")
     if warning:
-        click.echo(printable(f"warning: {warning}"), err=True)
+        warn(f"warning: {warning}")
     return kv
 
 
@@ -108,7 +109,12 @@ def find_daemonset(source, opts: Options, ds_name: str) -> dict:
 
 
 def echo(text: str) -> None:
-    click.echo(text)
+    say(text)
+
+
+def warn(text: str) -> None:
+    """A line on stderr (a warning, a note), escaped."""
+    say(printable(text), err=True)
 
 
 def color(ctx: click.Context) -> bool:
@@ -122,5 +128,5 @@ def no_daemonsets(opts: Options, where: Optional[str], scope: str = "") -> bool:
     if opts.output in ("json", "yaml"):
         return False
     scope = scope or (f"in namespace {where}" if where else "in any namespace")
-    click.echo(printable(f"No DaemonSets found {scope}."), err=True)
+    warn(f"No DaemonSets found {scope}.")
     return True

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 import click
 
+from kubectl_ds.commands import fleet
 from kubectl_ds.commands.common import (
     NON_EMPTY,
     color,
@@ -23,9 +24,10 @@ from kubectl_ds.core.coverage import Coverage, compare
 from kubectl_ds.core.events import failed_create, failed_create_selector
 from kubectl_ds.core.objects import get_in, name, namespace
 from kubectl_ds.core.selectors import SelectorError, label_selector_string
-from kubectl_ds.errors import ExitCode
+from kubectl_ds.errors import DsError, ExitCode
 from kubectl_ds.options import global_options, pop_options
 from kubectl_ds.render import render
+from kubectl_ds.render.fleet import merge
 
 PER_DAEMONSET_LISTS = 20   # up to this many DaemonSets, `diff -A` lists pods per DaemonSet selector
 
@@ -53,7 +55,7 @@ def _what_if(ctx, opts, source, ds_name, filename, kv):
     against the live one, or, not in the cluster yet, where it would run and which of its pods
     would stay Pending."""
     from kubectl_ds.core.migration import what_if
-    from kubectl_ds.errors import DsError, NotFound
+    from kubectl_ds.errors import NotFound
     from kubectl_ds.source.manifests import load_manifests
     found = load_manifests([filename]).daemonsets
     if len(found) != 1:
@@ -129,9 +131,15 @@ Examples:
               help="What-if: nodes the manifest's DaemonSet would gain or lose (a first install: "
                    "the nodes it would cover, the pods that would stay Pending).")
 @global_options
+@fleet.fleet_options
 @click.pass_context
 def diff(ctx, ds_name, filename, **kwargs):
     """Compare the nodes a DaemonSet should run on with the nodes it runs on."""
+    many = fleet.take(kwargs)
+    if many is not None:
+        if ds_name or filename:
+            raise DsError("fleet mode (--contexts/--all-contexts) lists DaemonSets: drop NAME and -f (use -A)")
+        return fleet.run(ctx, diff, dict(kwargs, ds_name=None, filename=None), many, merge("diff"))
     opts = pop_options(ctx, kwargs)
     source = open_source(ctx, opts)
     kv = kube_version(opts, source)

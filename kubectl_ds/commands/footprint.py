@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from kubectl_ds.commands import fleet
 from kubectl_ds.commands.common import (
     NON_EMPTY,
     color,
@@ -19,6 +20,7 @@ from kubectl_ds.core.footprint import footprint_by_node
 from kubectl_ds.errors import DsError
 from kubectl_ds.options import global_options, pop_options
 from kubectl_ds.render import render
+from kubectl_ds.render.fleet import merge
 
 EXAMPLES = """
 \b
@@ -42,9 +44,15 @@ Examples:
 @click.option("-f", "--filename", metavar="FILE", type=NON_EMPTY,
               help="The DaemonSets of a manifest (file, directory or -), as if applied.")
 @global_options
+@fleet.fleet_options
 @click.pass_context
 def footprint(ctx, by_node, filename, **kwargs):
     """Show what DaemonSets request: per pod, times the nodes they cover, and per node."""
+    many = fleet.take(kwargs)
+    if many is not None:
+        if by_node:
+            raise DsError("fleet mode (--contexts/--all-contexts) sums per DaemonSet: drop --by-node")
+        return fleet.run(ctx, footprint, dict(kwargs, by_node=False, filename=filename), many, merge("footprint"))
     opts = pop_options(ctx, kwargs)
     source = open_source(ctx, opts)
     kv = kube_version(opts, source)

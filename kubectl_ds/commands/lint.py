@@ -8,6 +8,7 @@ from typing import Dict, Iterable
 
 import click
 
+from kubectl_ds.commands import fleet
 from kubectl_ds.commands.common import (
     NON_EMPTY,
     color,
@@ -25,6 +26,7 @@ from kubectl_ds.core.versions import FLAG, resolve
 from kubectl_ds.errors import DsError, ExitCode
 from kubectl_ds.options import LINT_FORMATS, REPORT_FORMATS, global_options, pop_options
 from kubectl_ds.render import render
+from kubectl_ds.render.fleet import merge
 
 EXAMPLES = """
 \b
@@ -59,9 +61,14 @@ Examples:
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default=ERROR, show_default=True,
               help="Exit 1 when a finding is this severe or more.")
 @global_options(formats=LINT_FORMATS)
+@fleet.fleet_options
 @click.pass_context
 def lint(ctx, ds_name, files, fail_on, **kwargs):
     """Check DaemonSets for the mistakes that bite: placement, resources, rollout, host access."""
+    many = fleet.take(kwargs)
+    if many is not None:
+        return fleet.run(ctx, lint, dict(kwargs, ds_name=ds_name, files=files, fail_on=fail_on), many,
+                         merge("lint"))
     opts = pop_options(ctx, kwargs, LINT_FORMATS)
     report_format = opts.output in REPORT_FORMATS   # a CI report: always a document, even empty
     if files:

@@ -8,6 +8,7 @@ from typing import Optional, TextIO
 
 import click
 
+from kubectl_ds.commands import fleet
 from kubectl_ds.commands.common import (
     NON_EMPTY,
     color,
@@ -29,6 +30,7 @@ from kubectl_ds.errors import DsError, ExitCode
 from kubectl_ds.options import DURATION, global_options, pop_options
 from kubectl_ds.render import render
 from kubectl_ds.render.common import escaped, printable
+from kubectl_ds.render.fleet import merge
 from kubectl_ds.render.rollout import change_lines, final_lines, header, progress_line, revision_text, rollout_document
 from kubectl_ds.run.follow import Follower, pods_on_nodes, rollout_events
 
@@ -76,9 +78,16 @@ def rollout():
 @click.option("--progress-deadline", "deadline_s", type=DURATION, default="10m", metavar="DURATION",
               help="No progress for this long = stuck (exit 1); 0: never. Default 10m.")
 @global_options
+@fleet.fleet_options
 @click.pass_context
 def status(ctx, ds_name, follow, timeout_s, deadline_s, **kwargs):
     """Follow a rollout (the default when NAME comes first)."""
+    many = fleet.take(kwargs)
+    if many is not None:
+        if follow:
+            raise DsError("fleet mode (--contexts/--all-contexts) looks once: add --no-follow")
+        return fleet.run(ctx, status, dict(kwargs, ds_name=ds_name, follow=False, timeout_s=timeout_s,
+                                           deadline_s=deadline_s), many, merge("rollout"))
     opts = pop_options(ctx, kwargs)
     source = open_source(ctx, opts)
     kv = kube_version(opts, source)

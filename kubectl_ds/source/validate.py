@@ -324,9 +324,9 @@ def response(data, verb: str, resource: str) -> Any:
         raise DsError(f"{where}: the response is refused: {why}") from None
     doc, warnings = check_response(doc, verb, resource, where)
     if warnings:
-        import click
+        from kubectl_ds.env import say
         for line in warnings:
-            click.echo(line, err=True)
+            say(line, err=True)
     return doc
 
 

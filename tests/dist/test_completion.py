@@ -129,6 +129,15 @@ def test_complete_contexts_from_the_kubeconfig_on_the_line(tmp_path, monkeypatch
     assert values(complete(["why", "--context"], "p")[0]) == ["prod"]
 
 
+def test_complete_a_list_of_contexts_for_fleet_mode(tmp_path):
+    kc = tmp_path / "config"
+    kc.write_text(yaml.safe_dump({"contexts": [{"name": n, "context": {}} for n in ("prod-eu", "prod-us", "dev")]}))
+    line = ["--kubeconfig", str(kc), "diff", "--contexts"]
+    assert values(complete(line, "prod")[0]) == ["prod-eu", "prod-us"]
+    assert values(complete(line, "dev,prod-u")[0]) == ["dev,prod-us"]
+    assert values(complete(line, "prod-*,^prod-e")[0]) == ["prod-*,^prod-eu"]
+
+
 def test_slow_apiserver_gives_no_names_within_the_deadline(tmp_path):
     """A socket that accepts and never answers: the lookup is abandoned at the deadline."""
     srv = socket.socket()

@@ -118,8 +118,11 @@ def run(ctx: click.Context, command: click.Command, params: dict, fleet: Fleet,
     """Run `command` with `params` once per context of `fleet`, then print what `merge` makes of
     the outcomes (in -o's format) and exit: 2 if any context failed, 1 if any said bad news."""
     from kubectl_ds.commands.common import env_of
-    from kubectl_ds.options import pop_options
+    from kubectl_ds.options import FORMATS, pop_options
     from kubectl_ds.render.common import printable
+    fmt = params.get("output") or (ctx.find_root().meta.get("kubectl_ds.options") or {}).get("output")
+    if fmt and fmt not in FORMATS:   # lint's sarif/junit: one file per run, not a fleet's table
+        raise DsError(f'fleet mode writes {", ".join(FORMATS)}, not "{fmt}" (-o)')
     opts = pop_options(ctx, dict(params))   # validated as the command would, once
     if opts.snapshot:
         raise DsError("--snapshot reads one dump: it cannot be combined with --contexts/--all-contexts")

@@ -82,6 +82,7 @@ def test_globs_and_exclusions_choose_the_contexts(run_cli, fleet_kc):
     (["diff", "--parallel", "3"], "error: --parallel only applies with --contexts or --all-contexts"),
     (["diff", "agent", "--all-contexts"], "error: fleet mode (--contexts/--all-contexts) lists DaemonSets: drop "
                                           "NAME and -f (use -A)"),
+    (["lint", "--all-contexts", "-o", "sarif"], 'error: fleet mode writes table, wide, json, yaml, not "sarif" (-o)'),
     (["diff", "--all-contexts", "--context", "east"], "error: --context names one context: use --contexts for "
                                                       "several"),
     (["rollout", "agent", "--all-contexts"], "error: fleet mode (--contexts/--all-contexts) looks once: add "

@@ -30,6 +30,7 @@ class SnapshotSource:
         self.origin = origin
         self.stamp = stamp   # the dump's own record of the server's version, if it has one
         self.stamp_note = ""  # why a stamp that is there could not be read
+        self.raw_stamp: Any = None   # the stamp as the dump has it (`kubectl version -o json`'s serverVersion)
         self._as_of: Dict[str, Optional[datetime]] = {}   # by upper bound
         self.by_kind: Dict[str, List[dict]] = {k: [] for k in KINDS.values()}
         self.warnings: List[str] = []
@@ -72,6 +73,7 @@ class SnapshotSource:
         stamp, stamp_note = _version_stamp({"serverVersion": raw_stamp})
         source = cls([], path, stamp)
         source.stamp_note = stamp_note
+        source.raw_stamp = raw_stamp
         source.warnings.extend(dump.warnings)
         seen: Dict[Tuple[str, str, str], str] = {}
         repeated: List[str] = []

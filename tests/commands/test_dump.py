@@ -162,3 +162,25 @@ def test_progress_on_a_terminal_only(run_cli, fakeapi, tmp_path, monkeypatch):
     assert "\r\x1b[Kdumping: 2 nodes, 0 leases, 1 daemonset" in shown and shown.count("\r") >= 5
     # the line is cleared before the summary
     assert "\r\x1b[Kdumped 2 nodes" in shown or shown.rstrip().endswith(f"to {tmp_path / 'd.json'}")
+
+
+def test_anonymize_an_existing_dump_through_the_cli(run_cli, tmp_path):
+    from kubectl_ds.core.anonymize import anonymize_dump
+    res = run_cli("dump", "--snapshot", EXAMPLE, "--anonymize")
+    assert res.stderr.endswith("to stdout (anonymized)\n")
+    doc = json.loads(res.stdout)
+    plain = json.loads(run_cli("dump", "--snapshot", EXAMPLE).stdout)
+    assert doc["items"] == anonymize_dump(plain)["items"]
+    assert "log-agent" not in res.stdout and "worker-5" not in res.stdout
+
+
+def test_anonymize_a_cluster_info_dump(run_cli, tmp_path):
+    from tests.commands.test_snapshot_formats import _cluster_info_objects, cluster_info_stream
+    stream = tmp_path / "cluster-info.dump"
+    stream.write_text(cluster_info_stream(_cluster_info_objects()))
+    out = tmp_path / "anon.json"
+    run_cli("dump", "--snapshot", str(stream), "--anonymize", "--output-file", str(out))
+    text = out.read_text()
+    assert "log-agent" not in text and "worker-5" not in text
+    rows = run_cli("diff", "-A", "-o", "json", "--snapshot", str(out), expect=1).json()["items"]
+    assert len(rows) == 4 and {r["namespace"] for r in rows} >= {"kube-system"}

@@ -216,7 +216,7 @@ def anonymize_dump(doc: dict, mapping: Optional[Mapping] = None) -> dict:
     m = mapping if mapping is not None else Mapping()
     items = [i for i in doc.get("items") or [] if isinstance(i, dict)]
     for item in items:   # base names first, so that names made from them read as such
-        meta = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
+        meta: dict = item["metadata"] if isinstance(item.get("metadata"), dict) else {}
         prefix = BASE_PREFIX.get(item.get("kind", ""))
         if prefix and isinstance(meta.get("name"), str):
             m.register(meta["name"], prefix)
@@ -314,7 +314,7 @@ def _requirements(v: Any, m: Mapping, texts, obj) -> Any:
         return v
     for req in v:
         if isinstance(req, dict) and isinstance(req.get("values"), list):
-            key = req.get("key") if isinstance(req.get("key"), str) else ""
+            key: str = req["key"] if isinstance(req.get("key"), str) else ""
             req["values"] = [_requirement_value(key, x, m) if isinstance(x, str) else x for x in req["values"]]
     return v
 
@@ -331,7 +331,7 @@ def _taints(v: Any, m: Mapping, texts, obj) -> Any:
         return v
     for t in v:
         if isinstance(t, dict) and isinstance(t.get("value"), str):
-            key = t.get("key") if isinstance(t.get("key"), str) else ""
+            key: str = t["key"] if isinstance(t.get("key"), str) else ""
             t["value"] = m.label_value(key, t["value"])
     return v
 

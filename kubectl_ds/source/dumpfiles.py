@@ -119,7 +119,9 @@ def _read_file(path: str, budget: List[int], in_directory: bool) -> Optional[Dum
         raise DsError(f"cannot read snapshot {path}: {why}") from None
     budget[0] -= len(raw)
     origin = "stdin" if path == "-" else path
-    docs = documents(raw, origin)
+    held = [raw]    # documents() lets go of the bytes once decoded (a 400 MB cluster-info dump)
+    del raw
+    docs = documents(held, origin)
     df = DumpFile(origin)
     for doc in docs:
         if not _collect(doc, df):
@@ -158,18 +160,20 @@ def gunzip(raw: bytes, limit: int) -> bytes:
 
 # --- parsing -----------------------------------------------------------------------------
 
-def documents(raw: bytes, origin: str) -> List[Any]:
-    """The documents of a file: one JSON document (the usual dump), a stream of JSON documents
-    with pod logs between them (kubectl cluster-info dump), or YAML (one or several documents)."""
+def documents(held: List[bytes], origin: str) -> List[Any]:
+    """The documents of a file (`held`: its bytes, emptied once they are decoded): one JSON
+    document (the usual dump), a stream of JSON documents with pod logs between them (kubectl
+    cluster-info dump), or YAML (one or several documents)."""
     try:
-        return [validate.loads_json(raw)]
+        return [validate.loads_json(held[0])]
     except validate.Refused as why:
         raise DsError(f"malformed snapshot {origin}: {why}") from None
     except ValueError as err:
         first: ValueError = err
-    text = raw.decode("utf-8", "replace")
+    text = held.pop().decode("utf-8", "replace")
     blanked = _blank_logs(text)
     stream = getattr(first, "msg", "") == "Extra data" or blanked is not text
+    del text
     if stream and blanked.lstrip()[:1] in ("{", "["):
         try:
             return _json_stream(blanked)

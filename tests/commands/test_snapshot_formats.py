@@ -272,3 +272,23 @@ def test_stdin_dash(run_cli, monkeypatch):
     want = run_cli("why", "worker-5", "-o", "json", "--snapshot", EXAMPLE)
     got = run_cli("why", "worker-5", "-o", "json", "--snapshot", "-")
     assert got.stdout == want.stdout
+
+
+def test_cluster_info_dump_as_yaml_stream(run_cli, tmp_path):
+    """`kubectl cluster-info dump -o yaml`: the lists as YAML documents between `---` lines, the
+    logs between them as in the JSON stream."""
+    import yaml
+    objs = _cluster_info_objects()
+    parts = []
+    for fname, doc in cluster_info_lists(objs):
+        parts.append(("---\n" if parts else "") + yaml.safe_dump(doc))
+        if fname.endswith("/pods.json") and doc["items"]:
+            pod = doc["items"][0]
+            ns, nm = pod["metadata"]["namespace"], pod["metadata"]["name"]
+            parts.append(f"==== START logs for container c of pod {ns}/{nm} ====\nkey: [unclosed\n"
+                         f"==== END logs for container c of pod {ns}/{nm} ====\n")
+    path = tmp_path / "cluster-info.yaml"
+    path.write_text("".join(parts))
+    want = run_cli("diff", "-A", "-o", "json", "--snapshot", _reference(tmp_path, objs), expect=1)
+    got = run_cli("diff", "-A", "-o", "json", "--snapshot", str(path), expect=1)
+    assert got.stdout == want.stdout

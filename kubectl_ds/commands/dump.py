@@ -76,7 +76,7 @@ def dump(ctx, output_file, anonymize, **kwargs):
     doc = document(items, server_version, notes)
     if anonymize:
         from kubectl_ds.core.anonymize import anonymize_dump
-        doc = anonymize_dump(doc)
+        doc = anonymize_dump(doc, in_place=True)   # the objects are this run's own
     for note in notes:
         click.echo(printable(f"note: {note}"), err=True)
     write(doc, output_file, "yaml" if opts.output == "yaml" else "json")

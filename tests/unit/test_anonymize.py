@@ -156,3 +156,22 @@ def test_secrets_in_env_and_args_are_replaced():
     text = json.dumps(anonymize_dump({"kind": "List", "items": [node, ds]}))
     assert "hunter2" not in text and "192.168.7.9" not in text and '"API_TOKEN"' in text
     assert '{"type": "Hostname", "address": "node-0001"}' in text
+
+
+def test_the_dumps_notes_are_anonymized_too():
+    doc = {"kind": "List", "dumpedBy": {"tool": "kubectl-ds", "notes": [
+        'events are not in the dump: forbidden: cannot list events in the namespace "acme-pay": '
+        'events is forbidden: User "alice@acme.example" cannot list resource "events"']},
+        "items": [b.daemonset("agent", namespace="acme-pay")]}
+    [note] = anonymize_dump(doc)["dumpedBy"]["notes"]
+    assert note == ('events are not in the dump: forbidden: cannot list events in the namespace "ns-0001": '
+                    'events is forbidden: User "(a user)" cannot list resource "events"')
+
+
+def test_a_copy_unless_in_place():
+    doc = _example()
+    before = json.dumps(doc)
+    anonymize_dump(doc)
+    assert json.dumps(doc) == before
+    same = anonymize_dump(doc, in_place=True)
+    assert same["items"][0] is doc["items"][0] and doc["items"][0]["metadata"]["name"] == "node-0001"

@@ -161,7 +161,8 @@ def test_progress_on_a_terminal_only(run_cli, fakeapi, tmp_path, monkeypatch):
     shown = tty.getvalue()
     assert "\r\x1b[Kdumping: 2 nodes, 0 leases, 1 daemonset" in shown and shown.count("\r") >= 5
     # the line is cleared before the summary
-    assert "\r\x1b[Kdumped 2 nodes" in shown or shown.rstrip().endswith(f"to {tmp_path / 'd.json'}")
+    assert shown.endswith(f"\r\x1b[Kdumped 2 nodes, 1 daemonset, 2 controllerrevisions, 2 pods to "
+                          f"{tmp_path / 'd.json'}\n")
 
 
 def test_anonymize_an_existing_dump_through_the_cli(run_cli, tmp_path):

@@ -27,7 +27,7 @@ import re
 import sys
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from kubectl_ds.errors import DsError
 from kubectl_ds.source import validate
@@ -63,13 +63,15 @@ def split_spec(spec: str) -> List[str]:
     return parts
 
 
-def read(spec: str) -> Dump:
-    """Every object of every file `spec` names (split_spec). DsError, one line, for a file that
-    cannot be read or parsed, or input beyond a limit."""
+def read(spec: Union[str, Sequence[str]]) -> Dump:
+    """Every object of every file `spec` names (split_spec; or several such values, as a
+    repeated --snapshot would give them). DsError, one line, for a file that cannot be read or
+    parsed, or input beyond a limit."""
     budget = [validate.max_input()]   # bytes left for all the files together
     files: List[DumpFile] = []
     warnings: List[str] = []
-    for path in split_spec(spec):
+    paths = split_spec(spec) if isinstance(spec, str) else [p for one in spec for p in split_spec(one)]
+    for path in paths:
         if path != "-" and os.path.isdir(path):
             found = _walk(path)
             if not found:

@@ -6,7 +6,7 @@ events, leases, deployments and statefulsets are optional; leases only date the 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import click
 
@@ -65,10 +65,11 @@ class SnapshotSource:
                                  "holding it does not tell one (a typed list such as PodList would)")
 
     @classmethod
-    def load(cls, path: str) -> SnapshotSource:
+    def load(cls, path: Union[str, Sequence[str]]) -> SnapshotSource:
         """A dump, or several (dumpfiles.read: a comma-separated list, a directory, a
-        cluster-info dump, gzip), read as one."""
+        cluster-info dump, gzip; or a list of such values), read as one."""
         dump = dumpfiles.read(path)
+        path = path if isinstance(path, str) else ",".join(path)
         raw_stamp, _ = dumpfiles.stamp_of(dump)
         stamp, stamp_note = _version_stamp({"serverVersion": raw_stamp})
         source = cls([], path, stamp)

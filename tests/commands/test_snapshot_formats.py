@@ -292,3 +292,17 @@ def test_cluster_info_dump_as_yaml_stream(run_cli, tmp_path):
     want = run_cli("diff", "-A", "-o", "json", "--snapshot", _reference(tmp_path, objs), expect=1)
     got = run_cli("diff", "-A", "-o", "json", "--snapshot", str(path), expect=1)
     assert got.stdout == want.stdout
+
+
+def test_several_values_as_a_repeated_flag_would_give_them(tmp_path):
+    """For a repeated --snapshot (options.py would pass a tuple): the same objects as a comma list."""
+    from kubectl_ds.source.snapshot import SnapshotSource
+    items = _example_items()
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps({"kind": "List", "items": items[:10]}))
+    b.write_text(json.dumps({"kind": "List", "items": items[10:]}))
+    listed = SnapshotSource.load([str(a), str(b)])
+    joined = SnapshotSource.load(f"{a},{b}")
+    whole = SnapshotSource.load(EXAMPLE)
+    assert listed.by_kind == joined.by_kind == whole.by_kind
+    assert listed.origin == f"{a},{b}"

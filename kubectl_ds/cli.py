@@ -9,6 +9,7 @@ import click
 
 from kubectl_ds import __version__
 from kubectl_ds.commands.diff import diff
+from kubectl_ds.commands.dump import dump
 from kubectl_ds.commands.footprint import footprint
 from kubectl_ds.commands.lint import lint
 from kubectl_ds.commands.migrate import migrate
@@ -29,9 +30,12 @@ COMMANDS = (
     (footprint, "footprint", "requests and limits of DaemonSets times the nodes they cover, and per node"),
     (rollout, "rollout NAME", "follow a rollout node by node, and say why it is stuck (history: revisions)"),
     (migrate, "migrate NAME", "change a DaemonSet's immutable selector without losing a pod (resumable)"),
+    (dump, "dump", "write what kubectl-ds reads to one file for --snapshot (--anonymize for a bug report)"),
 )
 EPILOG = f"""\b
-A dump for --snapshot FILE (JSON or YAML):
+A dump for --snapshot FILE (JSON or YAML, gzip, a directory, a kubectl cluster-info dump, a,b,...):
+  kubectl ds dump > FILE
+or, without the plugin at hand:
   {DUMP_COMMAND} > FILE
 """
 

@@ -1,19 +1,19 @@
-"""Offline source: the JSON (or YAML) List printed by options.DUMP_COMMAND
+"""Offline source: a dump, as `kubectl ds dump` writes it or options.DUMP_COMMAND prints it
 (`kubectl get nodes,daemonsets,pods,controllerrevisions,events,leases,deployments,statefulsets -A -o json`;
-events, leases, deployments and statefulsets are optional; leases only date the dump)."""
+events, leases, deployments and statefulsets are optional; leases only date the dump), or what
+`kubectl cluster-info dump` writes, several files, a directory, gzip: source/dumpfiles.py reads them."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import click
 
 from kubectl_ds.core.objects import name, namespace, parse_time
 from kubectl_ds.core.versions import newest_kubelet, parse_minor
 from kubectl_ds.errors import DsError, NotFound
-from kubectl_ds.options import DUMP_COMMAND
-from kubectl_ds.source import validate
+from kubectl_ds.source import dumpfiles, validate
 from kubectl_ds.source.selectors import field_filter, label_filter
 
 KINDS = {"Node": "nodes", "DaemonSet": "daemonsets", "Pod": "pods",
@@ -30,15 +30,26 @@ class SnapshotSource:
         self.origin = origin
         self.stamp = stamp   # the dump's own record of the server's version, if it has one
         self.stamp_note = ""  # why a stamp that is there could not be read
+        self.raw_stamp: Any = None   # the stamp as the dump has it (`kubectl version -o json`'s serverVersion)
         self._as_of: Dict[str, Optional[datetime]] = {}   # by upper bound
         self.by_kind: Dict[str, List[dict]] = {k: [] for k in KINDS.values()}
+        self.warnings: List[str] = []
+        self._add(items, origin)
+
+    def _add(self, items: List[dict], origin: str) -> None:
+        """Check and file `items` (read from `origin`): the shapes the core relies on; an object
+        whose kind cannot be told is one warning naming it, never dropped silently."""
         skipped: List[str] = []
+        unknown: List[str] = []
         for i, item in enumerate(items):
             if not isinstance(item, dict) or not isinstance(item.get("metadata"), dict):
                 raise DsError(f"malformed snapshot {origin}: item {i} is not a Kubernetes object")
             kind_name = item.get("kind")
-            kind = KINDS.get(kind_name) if isinstance(kind_name, str) else None
-            if kind and isinstance(kind_name, str):
+            if not isinstance(kind_name, str) or not kind_name:
+                unknown.append(dumpfiles.describe_unknown(item))
+                continue
+            kind = KINDS.get(kind_name)
+            if kind:
                 # the boundary: the core reads only objects of the shapes it relies on
                 why = validate.check(item, kind_name, origin)
                 if why is None:
@@ -46,23 +57,42 @@ class SnapshotSource:
                 else:
                     skipped.append(why)
         # one line for what was left out (a malformed Event or Lease), printed by load()
-        self.warnings: List[str] = [validate.skipped(origin, skipped)] if skipped else []
+        if skipped:
+            self.warnings.append(validate.skipped(origin, skipped))
+        if unknown:
+            more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+            self.warnings.append(f"warning: {origin}: left out {unknown[0]}{more}: no kind, and the list "
+                                 "holding it does not tell one (a typed list such as PodList would)")
 
     @classmethod
-    def load(cls, path: str) -> SnapshotSource:
-        try:
-            with open(path, "rb") as fh:
-                raw = validate.read_limited(fh)
-        except OSError as err:
-            raise DsError(f"cannot read snapshot {path}: {err.strerror}") from None
-        except validate.Refused as why:
-            raise DsError(f"cannot read snapshot {path}: {why}") from None
-        doc = _parse(raw, path)
-        if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
-            raise DsError(f"malformed snapshot {path}: expected a List with items ({DUMP_COMMAND})")
-        stamp, stamp_note = _version_stamp(doc)
-        source = cls(doc["items"], path, stamp)
+    def load(cls, path: Union[str, Sequence[str]]) -> SnapshotSource:
+        """A dump, or several (dumpfiles.read: a comma-separated list, a directory, a
+        cluster-info dump, gzip; or a list of such values), read as one."""
+        dump = dumpfiles.read(path)
+        path = path if isinstance(path, str) else ",".join(path)
+        raw_stamp, _ = dumpfiles.stamp_of(dump)
+        stamp, stamp_note = _version_stamp({"serverVersion": raw_stamp})
+        source = cls([], path, stamp)
         source.stamp_note = stamp_note
+        source.raw_stamp = raw_stamp
+        source.warnings.extend(dump.warnings)
+        seen: Dict[Tuple[str, str, str], str] = {}
+        repeated: List[str] = []
+        for df in dump.files:
+            items = df.items
+            if len(dump.files) > 1:   # the same object in two files (two dumps of one cluster): the first
+                items = []
+                for item in df.items:
+                    key = _identity(item)
+                    if key is not None and seen.setdefault(key, df.origin) != df.origin:
+                        repeated.append(f"{key[0]} {key[1] + '/' if key[1] else ''}{key[2]}")
+                        continue
+                    items.append(item)
+            source._add(items, df.origin)
+        if repeated:
+            more = f" (and {len(repeated) - 1} more)" if len(repeated) > 1 else ""
+            source.warnings.append(f"warning: {repeated[0]}{more} is in several of the files: the first "
+                                   "file's copy is read")
         for line in source.warnings:
             click.echo(line, err=True)
         return source
@@ -145,6 +175,16 @@ class SnapshotSource:
         return self._list("workloads", ns, label_selector)
 
 
+def _identity(item: Any) -> Optional[Tuple[str, str, str]]:
+    if not isinstance(item, dict) or not isinstance(item.get("metadata"), dict):
+        return None
+    meta = item["metadata"]
+    kind, nm, ns = item.get("kind"), meta.get("name"), meta.get("namespace") or ""
+    if not (isinstance(kind, str) and isinstance(nm, str) and isinstance(ns, str)):
+        return None
+    return kind, ns, nm
+
+
 def _newest_stamp(by_kind: Dict[str, List[dict]], not_after: str) -> Optional[datetime]:
     """The newest of the dump's timestamps that record something that had happened when it was
     taken: object creations, node Lease renewals (every 10 s), node condition heartbeats and
@@ -205,21 +245,6 @@ def _version_stamp(doc: dict) -> Tuple[Optional[str], str]:
     if not isinstance(text, str) or parse_minor(text) is None:
         return None, "the dump's serverVersion is not a Kubernetes version"
     return text, ""
-
-
-def _parse(raw: bytes, path: str):
-    try:
-        return validate.loads_json(raw)
-    except validate.Refused as why:
-        raise DsError(f"malformed snapshot {path}: {why}") from None
-    except ValueError as json_err:
-        try:
-            from kubectl_ds.source import yaml_text
-            return yaml_text.load(raw)
-        except validate.Refused as why:
-            raise DsError(f"malformed snapshot {path}: {why}") from None
-        except Exception:  # noqa: BLE001 - any YAML failure means "not a snapshot"
-            raise DsError(f"malformed snapshot {path}: not JSON ({_json_error(json_err)}) nor YAML") from None
 
 
 def _json_error(err: ValueError) -> str:

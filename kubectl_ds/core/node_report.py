@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from kubectl_ds.core import podstate
+from kubectl_ds.core import taints as tt
 from kubectl_ds.core.eligibility import evaluate
 from kubectl_ds.core.events import event_time, is_recent, of_daemonset
 from kubectl_ds.core.fit import FitContext
@@ -48,7 +49,32 @@ def explain_node(node: Mapping, daemonsets: Iterable[Mapping], node_pods: Sequen
     here = [p for p in node_pods if target_node(p) == name(node)]
     entries = [_entry(node, ds, here, events, revisions, now, ctx)
                for ds in sorted(daemonsets, key=lambda d: (namespace(d), name(d)))]
-    return NodeReport(name(node), tuple(podstate.node_state(node)), tuple(entries))
+    return NodeReport(name(node), tuple(podstate.node_state(node)) + tuple(_removal_notes(node)), tuple(entries))
+
+
+def _removal_notes(node: Mapping) -> List[Reason]:
+    """The taints of a node being removed (cluster-autoscaler, Karpenter), named with what they do
+    to daemon pods. Cordon and not-ready are podstate.node_state's already.
+    """
+    out = []
+    for taint in get_in(node, "spec", "taints", default=()):
+        found = tt.transient(taint)
+        if found is None or found[0] not in (tt.REMOVAL, tt.REMOVAL_CANDIDATE):
+            continue
+        kind, meaning = found
+        effect = taint.get("effect")
+        if effect == tt.PREFER_NO_SCHEDULE:
+            does = "a PreferNoSchedule taint: the DaemonSet controller ignores it, daemon pods are unaffected"
+        elif effect == tt.NO_EXECUTE:
+            does = ("daemon pods that do not tolerate it are evicted and not recreated: expected; "
+                    "do not tolerate it")
+        else:
+            does = ("daemon pods that do not tolerate it are no longer placed here, and those running stay "
+                    "(misscheduled) until the node goes: expected; do not tolerate it")
+        out.append(Reason("NodeRemoval" if kind == tt.REMOVAL else "NodeRemovalCandidate",
+                          f"node has taint {tt.format_taint(taint)}: {meaning}; {does}",
+                          {"taint": dict(taint), "transient": kind}))
+    return out
 
 
 def _entry(node, ds, here, events, revisions, now, ctx) -> Entry:

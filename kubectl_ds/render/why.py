@@ -33,8 +33,8 @@ def why_text(report: NodeReport, wide: bool, color: bool) -> str:
         headers += ["POD-STATUS", "REVISION"]
     rows = []
     for e in report.entries:
-        reason = ",".join(dict.fromkeys(r.type for r in e.verdict.reasons + (e.pod.problems if e.pod else ())
-                                        + _causes(e))) or "-"
+        reason = ",".join(dict.fromkeys(_reason_word(r) for r in e.verdict.reasons
+                                        + (e.pod.problems if e.pod else ()) + _causes(e))) or "-"
         row = [e.namespace, e.name, yes(e.verdict.should_run), yes(e.verdict.should_continue_running),
                paint(e.state, color), e.pod.name if e.pod else "-", reason]
         if wide:
@@ -81,3 +81,9 @@ def _causes(e) -> tuple:
     if e.pod is not None or e.verdict.reasons:
         return ()
     return tuple(h for h in e.hints if h.type not in ("NotCreatedYet", "DaemonSetDeleting"))
+
+
+def _reason_word(r) -> str:
+    """REASON's word for a reason: a transient taint (the node going away or not ready) is told
+    apart from one the DaemonSet could tolerate."""
+    return "TransientTaint" if r.type == "Taint" and r.detail.get("transient") else r.type

@@ -136,3 +136,29 @@ def _missing_hints(ds: Mapping, events: Sequence[Mapping], now: datetime) -> Lis
         out.append(Reason("NotCreatedYet", "the controller should create a pod here; if none appears, "
                           "look at the DaemonSet's events and kube-controller-manager's log"))
     return out[-3:]
+
+
+# how `why` groups the DaemonSets of a node when it says less (render/why.py): those that need
+# attention are detailed, the others are summed up one line per group
+ATTENTION, UNSELECTED, EXPECTED, FINE = "Attention", "Unselected", "Expected", "Fine"
+_PLACEMENT = ("NodeName", "NodeSelector", "NodeAffinity")
+
+
+def group(e: Entry) -> str:
+    """ATTENTION: a pod Pending, Missing, Evicting, Misscheduled, Unhealthy or Outdated, a node
+    skipped because of a taint the DaemonSet could tolerate, extra pods, an orphan, a note.
+    UNSELECTED: not for this node by the DaemonSet's own nodeName / nodeSelector / node affinity.
+    EXPECTED: skipped or kept only because of a transient taint (the node is going away or not
+    ready). FINE: running, current and Ready, nothing to note.
+    """
+    if e.extra_pods or e.orphan:
+        return ATTENTION
+    types = {r.type for r in e.verdict.reasons}
+    if e.state == NOT_ELIGIBLE and types & set(_PLACEMENT):
+        return UNSELECTED
+    if e.state in (NOT_ELIGIBLE, MISSCHEDULED) and e.verdict.reasons and all(
+            r.type == "Taint" and r.detail.get("transient") for r in e.verdict.reasons):
+        return EXPECTED
+    if e.state == RUNNING and not any(n.type != "Cordoned" for n in e.verdict.notes):
+        return FINE
+    return ATTENTION

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Sequence
 
-from kubectl_ds.core.node_report import Entry, NodeReport
+from kubectl_ds.core.node_report import ATTENTION, EXPECTED, FINE, UNSELECTED, Entry, NodeReport, group
 from kubectl_ds.render.common import indent, paint, table, yes
 
 
@@ -24,7 +24,43 @@ def _entry_doc(e: Entry) -> dict:
             "extraPods": list(e.extra_pods), "orphanPod": e.orphan}
 
 
+SUMMARY_NAMES = 8     # a summary line names this many DaemonSets, then "and N more"
+
+_SUMMARY = ((UNSELECTED, "not for this node (their own nodeName/nodeSelector/node affinity)"),
+            (EXPECTED, "not placed or kept only because the node is going away or not ready (expected)"),
+            (FINE, "running, current and Ready"))
+
+
 def why_text(report: NodeReport, wide: bool, color: bool) -> str:
+    """Every DaemonSet in full with `wide` (or when the report has only one); otherwise only those
+    that need attention, and one line for each group of the others (node_report.group)."""
+    if wide or len(report.entries) <= 1:
+        return _why_text(report, report.entries, wide, color)
+    groups: dict = {}
+    for e in report.entries:
+        groups.setdefault(group(e), []).append(e)
+    summary = []
+    for key, words in _SUMMARY:
+        members = groups.get(key)
+        if members:
+            summary.append(f"{_count(len(members))} {words}: {_names(members)}")
+    if summary:
+        summary.append("(-o wide shows every DaemonSet in full)")
+    return _why_text(report, tuple(groups.get(ATTENTION, ())), wide, color, summary)
+
+
+def _count(n: int) -> str:
+    return f"{n} DaemonSet" if n == 1 else f"{n} DaemonSets"
+
+
+def _names(entries) -> str:
+    names = [f"{e.namespace}/{e.name}" for e in entries]
+    if len(names) > SUMMARY_NAMES:
+        return ", ".join(names[:SUMMARY_NAMES]) + f" and {len(names) - SUMMARY_NAMES} more"
+    return ", ".join(names)
+
+
+def _why_text(report: NodeReport, entries, wide: bool, color: bool, summary: Sequence[str] = ()) -> str:
     out: List[str] = [f"Node: {report.node}"]
     for note in report.node_notes:
         out.append(f"  {note.message}")
@@ -32,7 +68,7 @@ def why_text(report: NodeReport, wide: bool, color: bool) -> str:
     if wide:
         headers += ["POD-STATUS", "REVISION"]
     rows = []
-    for e in report.entries:
+    for e in entries:
         reason = ",".join(dict.fromkeys(_reason_word(r) for r in e.verdict.reasons
                                         + (e.pod.problems if e.pod else ()) + _causes(e))) or "-"
         row = [e.namespace, e.name, yes(e.verdict.should_run), yes(e.verdict.should_continue_running),
@@ -40,10 +76,12 @@ def why_text(report: NodeReport, wide: bool, color: bool) -> str:
         if wide:
             row += [e.pod.status if e.pod else "-", (e.pod.revision_hash or "-") if e.pod else "-"]
         rows.append(row)
-    if not rows:
+    if not report.entries:
         return "\n".join(out + ["No DaemonSets in scope."])
-    out += ["", table(rows, headers)]
-    for e in report.entries:
+    out += ["", table(rows, headers) if rows else "No DaemonSet needs attention on this node."]
+    if summary:
+        out += [""] + list(summary)
+    for e in entries:
         lines = _entry_lines(e, wide)
         if lines:
             out += ["", f"{e.namespace}/{e.name} ({e.state}):"] + lines

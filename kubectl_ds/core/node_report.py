@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from kubectl_ds.core import podstate
+from kubectl_ds.core import podstate, preemption
 from kubectl_ds.core import taints as tt
 from kubectl_ds.core.eligibility import evaluate
 from kubectl_ds.core.events import event_time, is_recent, of_daemonset
 from kubectl_ds.core.fit import FitContext
 from kubectl_ds.core.objects import deleting, get_in, name, namespace
 from kubectl_ds.core.ownership import is_daemon_pod, is_orphan_candidate, pod_order, target_node
+from kubectl_ds.core.preemption import Preemption
 from kubectl_ds.core.results import PodState, Reason, Verdict
 from kubectl_ds.core.revisions import current_hash, is_pod_updated, template_generation
 
@@ -31,6 +32,7 @@ class Entry:
     extra_pods: Tuple[str, ...]
     orphan: Optional[str]
     hints: Tuple[Reason, ...]
+    preemption: Optional[Preemption] = None    # a Pending pod short of resources or a host port
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,11 @@ def _entry(node, ds, here, events, revisions, now, ctx) -> Entry:
     state = _state(verdict, pstate)
     if state == MISSING:
         hints += _missing_hints(ds, events, now)
+    pre = None
+    if state == PENDING and pstate is not None and preemption.applies(pstate.problems):
+        pre = preemption.analyse(mine[0], node, [p for p in here if get_in(p, "spec", "nodeName")], ctx, now)
     return Entry(namespace(ds), name(ds), verdict, state, pstate,
-                 tuple(name(p) for p in mine[1:]), orphan, tuple(hints))
+                 tuple(name(p) for p in mine[1:]), orphan, tuple(hints), pre)
 
 
 def _state(verdict: Verdict, pod: Optional[PodState]) -> str:

@@ -21,7 +21,8 @@ def _entry_doc(e: Entry) -> dict:
             "reasons": [r.to_dict() for r in e.verdict.reasons],
             "notes": [r.to_dict() for r in e.verdict.notes + e.hints],
             "pod": e.pod.to_dict() if e.pod else None,
-            "extraPods": list(e.extra_pods), "orphanPod": e.orphan}
+            "extraPods": list(e.extra_pods), "orphanPod": e.orphan,
+            "preemption": e.preemption.to_dict() if e.preemption else None}
 
 
 SUMMARY_NAMES = 8     # a summary line names this many DaemonSets, then "and N more"
@@ -103,6 +104,10 @@ def _entry_lines(e: Entry, wide: bool) -> List[str]:
         lines.append(f"  - {r.type}: {r.message}")
     for r in _causes(e):
         lines.append(f"  - {r.type}: {r.message}")
+    if e.preemption is not None:
+        lines.append(f"  - Preemption: {e.preemption.summary()}")
+        if e.preemption.advice:
+            lines.append(f"    advice: {e.preemption.advice}")
     for r in e.verdict.notes + tuple(h for h in e.hints if h not in _causes(e)):
         if wide or r.type not in ("Cordoned",):
             lines.append(f"  - note: {r.message}")

@@ -10,14 +10,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from kubectl_ds.core import taints as tt
 from kubectl_ds.core.eligibility import daemon_pod_spec, evaluate
 from kubectl_ds.core.objects import deleting, get_in, labels, name, namespace
 from kubectl_ds.core.ownership import orphan_matcher, pods_by_node
 from kubectl_ds.core.podstate import is_available, is_ready, not_ready_summary
 from kubectl_ds.core.revisions import HASH_LABEL, current_hash, is_pod_updated, template_generation
 from kubectl_ds.core.strategy import allows_surge
+
+
+@dataclass(frozen=True)
+class TransientNode:
+    """A node whose missing or misscheduled pod a transient taint explains (taints.transient: the
+    node is being removed, or has lost its kubelet): expected, so not drift.
+    """
+
+    node: str
+    problem: str                 # Missing, Misscheduled or Evicting: what it would be otherwise
+    taints: Tuple[str, ...]      # the transient taints, spelled key=value:Effect
+    kinds: Tuple[str, ...]       # their kinds (taints.REMOVAL, LIFECYCLE...)
+    meaning: str                 # what the first of them says about the node
+
+    def to_dict(self) -> dict:
+        return {"node": self.node, "problem": self.problem, "taints": list(self.taints),
+                "kinds": list(self.kinds), "meaning": self.meaning}
+
 
 STATUS_FIELDS = ("desiredNumberScheduled", "currentNumberScheduled", "numberMisscheduled",
                  "numberReady", "numberAvailable", "updatedNumberScheduled", "numberUnavailable")
@@ -43,6 +62,7 @@ class Coverage:
     generation_observed: bool = True
     unready_detail: Mapping[str, str] = field(default_factory=dict)   # node -> what its pod is really doing
     failed_create: Optional[str] = None   # why missing nodes have no pod (the controller's event), if known
+    transient: Tuple[TransientNode, ...] = ()   # not in missing/misscheduled/evicting: expected, not drift
 
     @property
     def in_sync(self) -> bool:
@@ -70,10 +90,15 @@ def compare(ds: Mapping, nodes: Iterable[Mapping], pods: Iterable[Mapping], revi
     tgen = template_generation(ds)
     mrs = int(get_in(ds, "spec", "minReadySeconds", default=0) or 0)
     surge = allows_surge(ds)
-    desired, missing, mis, evicting, dups, outdated, unready = [], [], [], [], [], [], []
+    desired: List[str] = []
+    missing: List[str] = []
+    mis: List[str] = []
+    evicting, dups, outdated, unready = [], [], [], []
     unready_detail = {}
+    transient: List[TransientNode] = []
     counts = dict.fromkeys(STATUS_FIELDS, 0)
     verdict_of = _placement(ds)
+    tolerations = daemon_pod_spec(ds)["tolerations"]
     for node in nodes:
         n = name(node)
         verdict = verdict_of(node)
@@ -83,14 +108,15 @@ def compare(ds: Mapping, nodes: Iterable[Mapping], pods: Iterable[Mapping], revi
             counts["desiredNumberScheduled"] += 1
         if not on_node:
             if verdict.should_run:
-                missing.append(n)
+                _file(_transient(node, "Missing", None), n, missing, transient)
             continue
         if _is_duplicate(on_node, cur, surge):
             dups.append(n)
         if not verdict.should_run:
             counts["numberMisscheduled"] += 1
-            mis.append(n)
-            if not verdict.should_continue_running:
+            problem = "Misscheduled" if verdict.should_continue_running else "Evicting"
+            if _file(_transient(node, problem, verdict_of, tolerations), n, mis, transient) \
+                    and not verdict.should_continue_running:
                 evicting.append(n)
             continue
         oldest = on_node[0]
@@ -116,7 +142,46 @@ def compare(ds: Mapping, nodes: Iterable[Mapping], pods: Iterable[Mapping], revi
         unknown_nodes=tuple(sorted(n for n in by_node if n not in node_names)),
         current_hash=cur, computed=counts,
         reported={k: status.get(k, 0 if k != "numberUnavailable" else None) for k in STATUS_FIELDS},
-        generation_observed=observed, unready_detail=unready_detail)
+        generation_observed=observed, unready_detail=unready_detail,
+        transient=tuple(sorted(transient, key=lambda t: t.node)))
+
+
+def _file(gone: Optional[TransientNode], node: str, drift: List[str], transient: List[TransientNode]) -> bool:
+    """Put the node among the transient ones when a transient taint explains it, else in `drift`
+    (and say so: True).
+    """
+    if gone is not None:
+        transient.append(gone)
+        return False
+    drift.append(node)
+    return True
+
+
+def _transient(node: Mapping, problem: str, verdict_of, tolerations: Sequence[Mapping] = ()) -> Optional[TransientNode]:
+    """The node's transient taints when they explain `problem`, else None.
+
+    Misscheduled / Evicting (`verdict_of` given): the pod would be placed without those taints
+    (a not-ready node's NoSchedule taint, an autoscaler's scale-down taint), so once the node
+    recovers or goes, so does the problem. Missing: only a node being removed (cluster-autoscaler
+    and Karpenter evict daemon pods from a node they delete); a cordon or a not-ready node does not
+    explain a missing pod (daemon pods tolerate both, and the controller creates the pod anyway).
+    """
+    found = tt.transient_taints(get_in(node, "spec", "taints", default=()))
+    if not found:
+        return None
+    if verdict_of is None:
+        found = [t for t in found if (tt.transient(t) or ("",))[0] == tt.REMOVAL]
+        if not found:
+            return None
+    else:
+        keep = [t for t in get_in(node, "spec", "taints", default=()) if tt.transient(t) is None]
+        stripped = dict(node, spec=dict(node.get("spec") or {}, taints=keep))
+        if not verdict_of(stripped).should_run:
+            return None
+        found = tt.untolerated_taints(found, tolerations, (tt.NO_SCHEDULE, tt.NO_EXECUTE)) or found
+    kinds = tuple(dict.fromkeys((tt.transient(t) or ("", ""))[0] for t in found))
+    return TransientNode(name(node), problem, tuple(tt.format_taint(t) for t in found), kinds,
+                         (tt.transient(found[0]) or ("", ""))[1])
 
 
 class _Placement:

@@ -125,6 +125,15 @@ def _taint_reason(taint: Mapping, unselected: Sequence[str] = ()) -> Reason:
                       f"tolerating it would not place the pod here while the node fails the "
                       f"{'/'.join(unselected)} check)",
                       {"taint": dict(taint), "evicts": effect == tt.NO_EXECUTE, "toleration": None})
+    found = tt.transient(taint)
+    if found is not None:
+        kind, _ = found
+        does = ("no pod will be placed and an existing one is evicted" if effect == tt.NO_EXECUTE
+                else "no new pod will be placed (an existing one keeps running)")
+        return Reason("Taint", f"node has taint {tt.format_taint(taint)} ({found[1]}), not tolerated: {does}; "
+                      f"expected, and no toleration is advised: {tt.transient_harm(taint)}",
+                      {"taint": dict(taint), "evicts": effect == tt.NO_EXECUTE, "toleration": None,
+                       "transient": kind})
     tol = tt.toleration_for(taint)
     if effect == tt.NO_EXECUTE:
         msg = (f"node has taint {tt.format_taint(taint)}, not tolerated: no pod will be placed "

@@ -222,7 +222,10 @@ def _nodes_word(n: int) -> str:
 
 
 def is_transient(taint: Mapping) -> bool:
-    return (taint.get("key") or "").startswith(TRANSIENT_TAINT_PREFIXES)
+    """A taint no toleration is advised for: the lifecycle/cloud-provider ones, and those of a node
+    being removed or drained (taints.transient: cluster-autoscaler, Karpenter, cordon).
+    """
+    return (taint.get("key") or "").startswith(TRANSIENT_TAINT_PREFIXES) or tt.transient(taint) is not None
 
 
 def _taint_key(taint: Mapping) -> Tuple[str, str, str]:

@@ -11,7 +11,7 @@ Mirrors (Kubernetes v1.33):
 from __future__ import annotations
 
 import re
-from typing import Iterable, List, Mapping, Optional
+from typing import Iterable, List, Mapping, Optional, Tuple
 
 NO_SCHEDULE, PREFER_NO_SCHEDULE, NO_EXECUTE = "NoSchedule", "PreferNoSchedule", "NoExecute"
 
@@ -130,3 +130,45 @@ def compares(toleration: Mapping, taint: Mapping) -> bool:
     if mine is None or theirs is None:
         return False
     return theirs > mine if toleration.get("operator") == "Gt" else theirs < mine
+
+
+# --- transient taints: the node is being removed, drained or has lost its kubelet -----------
+CA_TO_BE_DELETED = "ToBeDeletedByClusterAutoscaler"
+CA_DELETION_CANDIDATE = "DeletionCandidateOfClusterAutoscaler"
+KARPENTER_DISRUPTED = "karpenter.sh/disrupted"
+KARPENTER_DISRUPTION = "karpenter.sh/disruption"    # Karpenter before v1 (value "disrupting")
+
+# kind of a transient taint: what it says about the node
+REMOVAL, REMOVAL_CANDIDATE, CORDON, LIFECYCLE = "NodeRemoval", "NodeRemovalCandidate", "Cordon", "NodeLifecycle"
+
+_TRANSIENT = {
+    CA_TO_BE_DELETED: (REMOVAL, "cluster-autoscaler is removing the node (scale-down)"),
+    CA_DELETION_CANDIDATE: (REMOVAL_CANDIDATE, "cluster-autoscaler may remove the node soon (scale-down candidate)"),
+    KARPENTER_DISRUPTED: (REMOVAL, "Karpenter is removing the node (disruption)"),
+    KARPENTER_DISRUPTION: (REMOVAL, "Karpenter (before v1) is removing the node (disruption)"),
+    UNSCHEDULABLE: (CORDON, "the node is cordoned (kubectl cordon or drain)"),
+    NOT_READY: (LIFECYCLE, "the node is not ready; lifted when it recovers"),
+    UNREACHABLE: (LIFECYCLE, "the node is unreachable; lifted when it recovers"),
+}
+
+
+def transient(taint: Mapping) -> Optional[Tuple[str, str]]:
+    """(kind, meaning) when the taint says the node is going away, drained or has lost its
+    kubelet: a state that passes on its own, never one a DaemonSet should tolerate. None otherwise.
+    """
+    return _TRANSIENT.get(taint.get("key") or "")
+
+
+def transient_harm(taint: Mapping) -> Optional[str]:
+    """Why a toleration of this transient taint is bad advice (None for other taints)."""
+    found = transient(taint)
+    if found is None:
+        return None
+    return {REMOVAL: "a daemon pod recreated on a node being removed holds up its drain",
+            REMOVAL_CANDIDATE: "the autoscaler's choice of node is not the DaemonSet's business",
+            LIFECYCLE: "the pod would be placed on a node that cannot start it",
+            CORDON: "daemon pods tolerate it already"}[found[0]]
+
+
+def transient_taints(node_taints: Optional[Iterable[Mapping]]) -> List[Mapping]:
+    return [t for t in node_taints or () if transient(t) is not None]

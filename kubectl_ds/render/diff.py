@@ -16,14 +16,17 @@ def diff_document(c: Coverage) -> dict:
             "unreadyDetail": dict(c.unready_detail), "failedCreate": c.failed_create,
             "evicting": list(c.evicting), "orphans": list(c.orphans), "unknownNodes": list(c.unknown_nodes),
             "currentRevision": c.current_hash or None, "inSync": c.in_sync,
+            "transient": [t.to_dict() for t in c.transient],
+            "podsSettled": not (c.outdated or c.unready),
             "status": {"computed": dict(c.computed), "reported": _reported(c),
                        "generationObserved": c.generation_observed, "stale": c.status_stale}}
 
 
 def diff_text(c: Coverage, wide: bool, color: bool) -> str:
-    verdict = paint("InSync" if c.in_sync else "Drift", color)
-    out = [f"DaemonSet {c.namespace}/{c.name}: {verdict} — {len(c.desired)} desired, {len(c.actual)} with a pod, "
-           f"{len(c.missing)} missing, {len(c.misscheduled)} misscheduled, {len(c.duplicates)} with duplicates"]
+    out = [f"DaemonSet {c.namespace}/{c.name}: {_headline(c, color)} {len(c.desired)} desired, "
+           f"{len(c.actual)} with a pod, {len(c.missing)} missing, {len(c.misscheduled)} misscheduled, "
+           f"{len(c.duplicates)} with duplicates"
+           + (f", {len(c.transient)} on nodes going away or not ready (expected)" if c.transient else "")]
     short = ("DESIRED", "CURRENT", "MISSCHEDULED", "READY", "AVAILABLE", "UP-TO-DATE", "UNAVAILABLE")
     rows = [["from pods"] + [str(c.computed.get(k, 0)) for k in STATUS_FIELDS],
             ["in .status"] + ["-" if v is None else str(v) for v in _reported(c).values()]]
@@ -45,6 +48,10 @@ def diff_text(c: Coverage, wide: bool, color: bool) -> str:
         problems.append([n, "Outdated", f"pod not on the current revision {c.current_hash or '?'}"])
     for n in c.unready:
         problems.append([n, "Unready", _unready_detail(c, n)])
+    for t in c.transient:
+        what = {"Missing": "no daemon pod", "Misscheduled": "pod kept, no new one placed",
+                "Evicting": "pod evicted"}[t.problem]
+        problems.append([t.node, "Transient", f"{what} while {', '.join(t.taints)} is on ({t.meaning}): expected"])
     for n in c.unknown_nodes:
         problems.append([n, "NodeGone", "daemon pod aimed at a node that does not exist"])
     for p in c.orphans:
@@ -54,6 +61,28 @@ def diff_text(c: Coverage, wide: bool, color: bool) -> str:
     if wide:
         out += ["", f"desired: {', '.join(c.desired) or '<none>'}", f"actual:  {', '.join(c.actual) or '<none>'}"]
     return "\n".join(out)
+
+
+def _pod_trouble(c: Coverage) -> list:
+    """What keeps a DaemonSet whose node set matches from being done: pods not on the current
+    revision (a rollout not finished, or stuck), pods not Ready."""
+    out = []
+    if c.outdated:
+        out.append(f"{len(c.outdated)} outdated")
+    if c.unready:
+        out.append(f"{len(c.unready)} unready")
+    return out
+
+
+def _headline(c: Coverage, color: bool) -> str:
+    """`Drift` or `InSync`, and, when pods are outdated or unready, what they are: `InSync (nodes) —
+    2 outdated, 1 unready;` (the node set matches, the pods are not done), since InSync alone
+    would read as all is well."""
+    trouble = _pod_trouble(c)
+    word = paint("InSync" if c.in_sync else "Drift", color)
+    if not trouble:
+        return f"{word} —"
+    return f"{word}{' (nodes)' if c.in_sync else ''} — {', '.join(trouble)};"
 
 
 def _reported(c: Coverage) -> dict:
@@ -83,14 +112,14 @@ def diff_list_document(items: Sequence[Coverage]) -> dict:
 
 def diff_list_text(items: Sequence[Coverage], wide: bool, color: bool) -> str:
     headers = ["NAMESPACE", "NAME", "DESIRED", "CURRENT", "MISSING", "MISSCHEDULED", "DUPLICATES",
-               "OUTDATED", "UNREADY", "SYNC"]
+               "OUTDATED", "UNREADY", "TRANSIENT", "SYNC"]
     if wide:
         headers += ["STATUS-STALE", "REVISION"]
     rows = []
     for c in items:
         row = [c.namespace, c.name, str(len(c.desired)), str(c.computed.get("currentNumberScheduled", 0)),
                str(len(c.missing)), str(len(c.misscheduled)), str(len(c.duplicates)), str(len(c.outdated)),
-               str(len(c.unready)), paint("InSync" if c.in_sync else "Drift", color)]
+               str(len(c.unready)), str(len(c.transient)), paint("InSync" if c.in_sync else "Drift", color)]
         if wide:
             row += [yes(c.status_stale), c.current_hash or "-"]
         rows.append(row)

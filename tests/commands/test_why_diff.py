@@ -25,9 +25,9 @@ def test_why_golden(run_cli, golden, node, fmt):
 
 
 @pytest.mark.parametrize("args,code,name", [
-    (("diff", "log-agent", "-n", "logging"), 1, "diff-log-agent"),
+    (("diff", "log-agent", "-n", "logging"), 0, "diff-log-agent"),   # worker-4 unreachable: transient
     (("diff", "net-agent", "-n", "kube-system"), 0, "diff-net-agent"),
-    (("diff", "-A"), 1, "diff-all"),
+    (("diff", "-A"), 0, "diff-all"),
 ])
 @pytest.mark.parametrize("fmt", ["table", "wide", "json", "yaml"])
 def test_diff_golden(run_cli, golden, args, code, name, fmt):
@@ -67,10 +67,17 @@ def test_why_image_pull_backoff_and_outdated(run_cli):
 
 
 def test_diff_json_contract(run_cli):
-    doc = run_cli("diff", "log-agent", "-n", "logging", *S, "-o", "json", expect=1).json()
+    doc = run_cli("diff", "log-agent", "-n", "logging", *S, "-o", "json").json()
     assert doc["desired"] == ["worker-1", "worker-2", "worker-3", "worker-5"]
     assert doc["actual"] == ["worker-1", "worker-2", "worker-3", "worker-4", "worker-5"]
-    assert (doc["missing"], doc["misscheduled"], doc["duplicates"]) == ([], ["worker-4"], [])
+    # worker-4 is unreachable: its kept pod is misscheduled for the controller, transient for diff
+    assert (doc["missing"], doc["misscheduled"], doc["duplicates"]) == ([], [], [])
+    assert doc["transient"] == [{"node": "worker-4", "problem": "Misscheduled",
+                                 "taints": ["node.kubernetes.io/unreachable:NoSchedule"],
+                                 "kinds": ["NodeLifecycle"],
+                                 "meaning": "the node is unreachable; lifted when it recovers"}]
+    assert doc["inSync"] is True and doc["podsSettled"] is False
+    assert doc["status"]["computed"]["numberMisscheduled"] == 1
     assert doc["evicting"] == [] and doc["unready"] == ["worker-5"]
     assert doc["status"]["computed"] == {k: v for k, v in doc["status"]["reported"].items()}
 
@@ -215,9 +222,9 @@ def test_why_unknown_daemonset_says_where_it_looked(run_cli, extra, message):
 def test_diff_unready_detail_says_what_the_pod_is_doing(run_cli):
     # worker-5's pod is Pending and unscheduled: say so (with the scheduler's condition message),
     # not "not Ready"
-    out = run_cli("diff", "log-agent", "-n", "logging", *S, expect=1).stdout
-    assert "worker-5  Unready       pod log-agent-x7k2p is Pending, not scheduled: 0/1 nodes are available" in out
-    doc = run_cli("diff", "log-agent", "-n", "logging", *S, "-o", "json", expect=1).json()
+    out = run_cli("diff", "log-agent", "-n", "logging", *S).stdout
+    assert "worker-5  Unready    pod log-agent-x7k2p is Pending, not scheduled: 0/1 nodes are available" in out
+    doc = run_cli("diff", "log-agent", "-n", "logging", *S, "-o", "json").json()
     assert doc["unreadyDetail"] == {
         "worker-5": "pod log-agent-x7k2p is Pending, not scheduled: 0/1 nodes are available"}
 

@@ -242,5 +242,9 @@ def test_unreachable_node_keeps_its_daemon_pod(scenario, kube, live):
     assert (entry["shouldRun"], entry["shouldContinueRunning"], entry["state"]) == (False, True, "Misscheduled")
     assert {r["taint"]["key"] for r in entry["reasons"]} == {"node.kubernetes.io/unreachable"}
     assert any(c["type"] == "NodeNotReady" for c in why["nodeConditions"])
-    doc = live("diff", "agent", "-n", scenario.namespace, "-o", "json", expect=1).json()
-    assert doc["misscheduled"] == [n2] and doc["evicting"] == [] and doc["desired"] == [n1]
+    assert all(r["toleration"] is None and r["transient"] == "NodeLifecycle" for r in entry["reasons"])
+    # the controller counts the kept pod as misscheduled; diff counts it apart, as transient
+    doc = live("diff", "agent", "-n", scenario.namespace, "-o", "json").json()
+    assert doc["misscheduled"] == [] and doc["evicting"] == [] and doc["desired"] == [n1]
+    assert [(t["node"], t["problem"]) for t in doc["transient"]] == [(n2, "Misscheduled")]
+    assert doc["inSync"] is True and doc["status"]["computed"]["numberMisscheduled"] == 1

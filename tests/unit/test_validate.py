@@ -158,7 +158,7 @@ def test_a_malformed_event_or_lease_is_skipped_with_one_warning(run_cli, tmp_pat
     mutate(_item(doc, kind))
     path = tmp_path / "dump.json"
     path.write_text(json.dumps(doc))
-    res = run_cli("diff", "-A", "--snapshot", str(path), expect=1)   # the drift of the example
+    res = run_cli("diff", "-A", "--snapshot", str(path), expect=0)   # the example: no drift (worker-4 is transient)
     warnings = [ln for ln in res.stderr.splitlines() if ln.startswith(f"warning: {path}: skipped {kind} ")]
     assert len(warnings) == 1 and "internal error" not in res.stderr, res.stderr
 

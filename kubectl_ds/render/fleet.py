@@ -72,13 +72,13 @@ def _n(value) -> str:
 
 def _diff_rows(records, wide: bool, color: bool):
     headers = ["NAMESPACE", "NAME", "DESIRED", "CURRENT", "MISSING", "MISSCHEDULED", "DUPLICATES",
-               "OUTDATED", "UNREADY", "SYNC"]
+               "OUTDATED", "UNREADY", "TRANSIENT", "SYNC"]
     rows = []
     for r in records:
         computed = (r.get("status") or {}).get("computed") or {}
         row = [r["context"], r.get("namespace", ""), r.get("name", ""), _n(r.get("desired")),
                str(computed.get("currentNumberScheduled", 0)), _n(r.get("missing")), _n(r.get("misscheduled")),
-               _n(r.get("duplicates")), _n(r.get("outdated")), _n(r.get("unready")),
+               _n(r.get("duplicates")), _n(r.get("outdated")), _n(r.get("unready")), _n(r.get("transient")),
                paint("InSync" if r.get("inSync") else "Drift", color)]
         if wide:
             row += [r.get("currentRevision") or "-"]

@@ -46,10 +46,10 @@ def test_diff_all_contexts_one_table_and_the_broken_one_at_the_end(run_cli, flee
     lines = res.stdout.splitlines()
     assert lines[0] == "(Rules of Kubernetes v1.33 for east, west)"
     assert lines[1].split() == ["CONTEXT", "NAMESPACE", "NAME", "DESIRED", "CURRENT", "MISSING", "MISSCHEDULED",
-                                "DUPLICATES", "OUTDATED", "UNREADY", "SYNC"]
+                                "DUPLICATES", "OUTDATED", "UNREADY", "TRANSIENT", "SYNC"]
     rows = [line.split() for line in lines[2:]]
-    assert rows == [["east", "default", "agent", "2", "2", "0", "0", "0", "2", "0", "InSync"],
-                    ["west", "default", "agent", "3", "2", "1", "0", "0", "2", "0", "Drift"]]
+    assert rows == [["east", "default", "agent", "2", "2", "0", "0", "0", "2", "0", "0", "InSync"],
+                    ["west", "default", "agent", "3", "2", "1", "0", "0", "2", "0", "0", "Drift"]]
     assert res.stderr.splitlines() == [
         "error: context broken: cannot reach the apiserver at http://127.0.0.1:1: connection refused"]
 

@@ -20,6 +20,7 @@ import os
 import subprocess
 import threading
 import time
+import zlib
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from kubectl_ds.errors import DsError, NotFound
@@ -32,11 +33,21 @@ PAGE_SIZE = 500
 _SA_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 RETRY_AFTER_STATUSES = (429, 503)   # answers whose Retry-After is honoured, within the request's bound
 MAX_RETRIES = 10                    # Retry-After retries of one request (client-go's maximum)
+# Responses are asked for gzip-compressed, as client-go asks (docs/performance.md "Compression"):
+# KUBECTL_DS_ACCEPT_ENCODING=identity turns it off (for measuring). A compressed body is inflated
+# as it arrives, within the input limit (validate.max_input) and a ratio no JSON list reaches.
+ACCEPT_ENCODING_ENV = "KUBECTL_DS_ACCEPT_ENCODING"
+GZIP_MAX_RATIO = 300                # inflated / compressed bytes beyond which a body is a gzip bomb...
+GZIP_RATIO_FROM = 16 << 20          # ...once it has inflated to this many bytes
+_READ = 1 << 16                     # bytes read off the socket at a time
 
 
 class LiveSource:
     def __init__(self, api_client, default_namespace: str = "default", request_timeout: float = 30.0):
         self.api_client = api_client
+        self.accept_encoding = accept_encoding()
+        if self.accept_encoding != "identity":
+            api_client.set_default_header("Accept-Encoding", self.accept_encoding)
         self.core = api("CoreV1Api")(api_client)
         self.apps = api("AppsV1Api")(api_client)
         self.default_namespace = default_namespace
@@ -104,11 +115,12 @@ class LiveSource:
         """GET a path whose absence or refusal is not an error: (document, "") or (None, why)."""
         import urllib3
         from kubernetes.client.exceptions import ApiException
+
+        from kubectl_ds.source import validate
         try:
             resp = self._bounded(lambda timeout: self.api_client.call_api(
                 path, "GET", auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
                 _request_timeout=timeout), "get", path, None)
-            from kubectl_ds.source import validate
             # the same boundary as every other response: a malformed DeviceClass or RuntimeClass is
             # skipped with a warning, not handed to the core
             doc = validate.response(resp.data, "get" if path == "/version" else "list", what)
@@ -124,6 +136,8 @@ class LiveSource:
             return None, f"cannot read {what}: {err.status} {err.reason}"
         except urllib3.exceptions.HTTPError as err:
             raise self._unreachable(err, "get", path) from None
+        except validate.Refused as why:
+            raise DsError(f"get {what} from the apiserver: the response is refused: {why}") from None
         except ValueError:
             return None, f"cannot read {what}: the response is not JSON"
         return (doc, "") if isinstance(doc, dict) else (None, f"cannot read {what}: not a JSON object")
@@ -265,6 +279,8 @@ class LiveSource:
             raise api_error(err, verb, resource, scope) from None
         except urllib3.exceptions.HTTPError as err:
             raise self._unreachable(err, verb, resource) from None
+        except validate.Refused as why:
+            raise DsError(f"{verb} {resource} from the apiserver: the response is refused: {why}") from None
         except ValueError as err:
             raise DsError(f"the apiserver sent a response that is not JSON for {verb} {resource}: {err}") from None
 
@@ -318,6 +334,68 @@ class _Deadline(Exception):
     pass
 
 
+def accept_encoding() -> str:
+    """What the requests ask for: gzip (client-go's default) unless KUBECTL_DS_ACCEPT_ENCODING says
+    identity."""
+    value = os.environ.get(ACCEPT_ENCODING_ENV, "").strip().lower() or "gzip"
+    if value not in ("gzip", "identity"):
+        raise DsError(f"{ACCEPT_ENCODING_ENV}={value!r} is not gzip or identity")
+    return value
+
+
+def read_body(resp, limit: Optional[int] = None) -> bytes:
+    """A response's whole body, inflated as it arrives when it came gzip-compressed, refused
+    (validate.Refused) beyond the input limit (KUBECTL_DS_MAX_INPUT, counted after inflating) or
+    when it inflates more than GZIP_MAX_RATIO times its size: a gzip bomb is cut off early, never
+    held whole in memory."""
+    from kubectl_ds.source import validate
+    limit = validate.max_input() if limit is None else limit
+    too_big = validate.Refused(f"larger than {validate._size(limit)}, the input limit "
+                               "(KUBECTL_DS_MAX_INPUT raises it)")
+    headers = getattr(resp, "headers", None) or {}
+    encoding = str(headers.get("Content-Encoding") or "identity").strip().lower()
+    if not hasattr(resp, "stream"):   # not a urllib3 response (a test double): as it was read
+        data = resp.data
+        if len(data) > limit:
+            raise too_big
+        return data
+    chunks: List[bytes] = []
+    size = 0
+    if encoding in ("identity", ""):
+        for chunk in resp.stream(_READ, decode_content=False):
+            size += len(chunk)
+            if size > limit:
+                raise too_big
+            chunks.append(chunk)
+        return b"".join(chunks)
+    if encoding not in ("gzip", "x-gzip"):
+        raise validate.Refused(f"it is encoded as {encoding!r}, which was not asked for")
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)   # the gzip wrapper
+    taken = 0
+    try:
+        for chunk in resp.stream(_READ, decode_content=False):
+            taken += len(chunk)
+            data = chunk
+            while data:
+                out = inflate.decompress(data, limit + 1 - size)
+                size += len(out)
+                if size > limit:
+                    raise too_big
+                if size > GZIP_RATIO_FROM and size > GZIP_MAX_RATIO * taken:
+                    raise validate.Refused(f"it inflates more than {GZIP_MAX_RATIO} times its compressed "
+                                           "size (a gzip bomb?)")
+                chunks.append(out)
+                data = inflate.unconsumed_tail
+                if inflate.eof:
+                    break
+        chunks.append(inflate.flush())
+    except zlib.error as err:
+        raise validate.Refused(f"its gzip compression is corrupt ({err})") from None
+    if not inflate.eof:
+        raise validate.Refused("its gzip compression ends early")
+    return b"".join(chunks)
+
+
 def _within(deadline: float, send: Callable) -> _Body:
     """Run send((connect, read) timeouts) and read the whole body in a worker thread; give up at
     `deadline` (the worker's socket is shut, or it ends at its own per-read timeout)."""
@@ -329,7 +407,7 @@ def _within(deadline: float, send: Callable) -> _Body:
             left = max(deadline - time.monotonic(), 0.01)
             # a (connect, read) pair: clients before 36 ignore a float timeout (they test for int)
             resp = box["resp"] = send((left, left))
-            box["body"] = _Body(resp.data)
+            box["body"] = _Body(read_body(resp))
         except BaseException as err:  # noqa: BLE001 - handed to the caller as is
             box["error"] = err
         finally:

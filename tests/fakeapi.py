@@ -8,6 +8,7 @@ a test sets a fault:
     api.fault = "401" | "403" | "404-text" | "429" | "500" | "garbage" | "truncated" | "trickle"
                 | "items-not-a-list" | "watch-410" | "hang" | "gzip-bomb"
 
+`api.delay` (seconds) holds every answer that long, as a server far away does.
 `api.gzip = True` answers gzip-compressed (Content-Encoding: gzip) whenever the request's
 Accept-Encoding allows it, as an apiserver does for large responses; each request's Accept-Encoding
 is recorded in `api.accept_encoding`. The "gzip-bomb" fault answers a LIST with a small gzip body
@@ -25,8 +26,8 @@ from __future__ import annotations
 import gzip
 import json
 import threading
-import zlib
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
@@ -69,6 +70,7 @@ class FakeApi:
         self.objects = world()
         self.requests: List[Tuple[float, str, str]] = []
         self.authorization: List[Optional[str]] = []   # each request's Authorization header
+        self.delay = 0.0                              # seconds before each API answer (a far server)
         self.gzip = False                             # compress answers when the client accepts gzip
         self.accept_encoding: List[Optional[str]] = []   # each request's Accept-Encoding header
         self.stopping = threading.Event()
@@ -141,6 +143,8 @@ class _Handler(BaseHTTPRequestHandler):
         fault = api.fault if (url.path.startswith(("/api/", "/apis/")) or api.fault_version) else None
         if fault and api.fault_times is not None:
             fault, api.fault_times = (fault, api.fault_times - 1) if api.fault_times > 0 else (None, 0)
+        if self.api.delay and url.path.startswith(("/api/", "/apis/", "/version")):
+            time.sleep(self.api.delay)
         try:
             if fault:
                 if fault not in FAULTS:

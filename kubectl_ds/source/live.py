@@ -43,6 +43,8 @@ _READ = 1 << 16                     # bytes read off the socket at a time
 
 
 class LiveSource:
+    concurrent_reads = True   # its reads may run on threads at once (commands/why.py)
+
     def __init__(self, api_client, default_namespace: str = "default", request_timeout: float = 30.0):
         self.api_client = api_client
         self.accept_encoding = accept_encoding()
@@ -359,9 +361,9 @@ def read_body(resp, limit: Optional[int] = None) -> bytes:
         if len(data) > limit:
             raise too_big
         return data
-    chunks: List[bytes] = []
-    size = 0
     if encoding in ("identity", ""):
+        chunks: List[bytes] = []
+        size = 0
         for chunk in resp.stream(_READ, decode_content=False):
             size += len(chunk)
             if size > limit:
@@ -370,31 +372,35 @@ def read_body(resp, limit: Optional[int] = None) -> bytes:
         return b"".join(chunks)
     if encoding not in ("gzip", "x-gzip"):
         raise validate.Refused(f"it is encoded as {encoding!r}, which was not asked for")
-    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)   # the gzip wrapper
-    taken = 0
     try:
-        for chunk in resp.stream(_READ, decode_content=False):
-            taken += len(chunk)
-            data = chunk
-            while data:
-                out = inflate.decompress(data, limit + 1 - size)
-                size += len(out)
-                if size > limit:
-                    raise too_big
-                if size > GZIP_RATIO_FROM and size > GZIP_MAX_RATIO * taken:
-                    raise validate.Refused(f"it inflates more than {GZIP_MAX_RATIO} times its compressed "
-                                           "size (a gzip bomb?)")
-                chunks.append(out)
-                data = inflate.unconsumed_tail
-                if inflate.eof:
-                    break
-        chunks.append(inflate.flush())
+        return _inflate(resp.stream(_READ, decode_content=False), limit, too_big)
     except zlib.error as err:
         raise validate.Refused(f"its gzip compression is corrupt ({err})") from None
+
+
+def _inflate(stream, limit: int, too_big: Exception) -> bytes:
+    """The gzip chunks of `stream` inflated one by one, never more than `limit` bytes in all."""
+    from kubectl_ds.source import validate
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)   # the gzip wrapper
+    chunks: List[bytes] = []
+    size = taken = 0
+    for chunk in stream:
+        taken += len(chunk)
+        data = chunk
+        while data and not inflate.eof:
+            out = inflate.decompress(data, limit + 1 - size)
+            size += len(out)
+            if size > limit:
+                raise too_big
+            if size > GZIP_RATIO_FROM and size > GZIP_MAX_RATIO * taken:
+                raise validate.Refused(f"it inflates more than {GZIP_MAX_RATIO} times its compressed "
+                                       "size (a gzip bomb?)")
+            chunks.append(out)
+            data = inflate.unconsumed_tail
+    chunks.append(inflate.flush())
     if not inflate.eof:
         raise validate.Refused("its gzip compression ends early")
     return b"".join(chunks)
-
 
 def _within(deadline: float, send: Callable) -> _Body:
     """Run send((connect, read) timeouts) and read the whole body in a worker thread; give up at

@@ -210,7 +210,7 @@ class LiveSource:
         while True:
             page = self._call(fn, "list", kind, namespace, limit=PAGE_SIZE, _continue=cont,
                               **{k: v for k, v in selectors.items() if v})
-            items.extend(_slim(page.get("items") or []))
+            items.extend(_kept(kind, page.get("items") or []))
             rv = (page.get("metadata") or {}).get("resourceVersion", rv)
             cont = (page.get("metadata") or {}).get("continue")
             if not cont:
@@ -250,7 +250,7 @@ class LiveSource:
         cont = None
         while True:
             page = self._call(fn, "list", resource, namespace, limit=PAGE_SIZE, _continue=cont, **kwargs)
-            items.extend(_slim(page.get("items") or []))
+            items.extend(_kept(resource, page.get("items") or []))
             cont = (page.get("metadata") or {}).get("continue")
             if not cont:
                 return items
@@ -473,6 +473,15 @@ class _NotFoundSignal(Exception):
     def __init__(self, status: bool = True):
         super().__init__()
         self.status = status   # the 404 came with a Kubernetes Status (the object does not exist)
+
+
+def _kept(resource: str, items: List[dict]) -> List[dict]:
+    """What is kept of a LIST page's items: nodes and pods projected to the fields the core reads
+    (source/projection.py), anything else slimmed."""
+    from kubectl_ds.source import projection
+    if resource in projection.RESOURCES and projection.enabled():
+        return projection.project(resource, items)
+    return _slim(items)
 
 
 def _slim(items: List[dict]) -> List[dict]:

@@ -19,7 +19,7 @@ and read whole (lint reads their pod templates), the others are few.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 from kubectl_ds.source import validate
 
@@ -32,7 +32,7 @@ Keep = Dict[str, Any]   # field -> True (keep whole) or a Keep (keep these field
 
 DEPTH = 3         # levels projected (spec.containers[].name is 3); anything deeper is kept whole
 # small parts, read (almost) whole: kept whole, whatever their shape says (cutting costs more)
-WHOLE = {"Node": [("spec",), ("status", "conditions")],
+WHOLE: Dict[str, List[Tuple[str, ...]]] = {"Node": [("spec",), ("status", "conditions")],
          "Pod": [("metadata", "ownerReferences"), ("spec", "affinity"), ("spec", "tolerations"),
                  ("spec", "resources"), ("status", "conditions"), ("status", "resources")]}
 
@@ -40,7 +40,8 @@ WHOLE = {"Node": [("spec",), ("status", "conditions")],
 def keep_of(kind: str) -> Keep:
     """The fields kept of a `kind`: its validate shape and the common metadata, as a Keep tree cut
     at DEPTH levels (what is below is kept whole: small, mostly read, and cheaper kept than cut)."""
-    keep = _keep(dict(validate.SHAPES[kind], metadata=validate._META), DEPTH)
+    shape: Dict[str, Any] = {**validate.SHAPES[kind], "metadata": validate._META}
+    keep: Keep = _keep(shape, DEPTH)
     for path in WHOLE.get(kind, ()):
         node = keep
         for key in path[:-1]:

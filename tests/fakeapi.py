@@ -8,7 +8,8 @@ a test sets a fault:
     api.fault = "401" | "403" | "404-text" | "429" | "500" | "garbage" | "truncated" | "trickle"
                 | "items-not-a-list" | "watch-410" | "hang" | "gzip-bomb"
 
-`api.delay` (seconds) holds every answer that long, as a server far away does.
+LISTs longer than their `limit` are cut in pages (`continue` is an offset); `api.metadata_last`
+writes a LIST's metadata after its items. `api.delay` (seconds) holds every answer that long, as a server far away does.
 `api.gzip = True` answers gzip-compressed (Content-Encoding: gzip) whenever the request's
 Accept-Encoding allows it, as an apiserver does for large responses; each request's Accept-Encoding
 is recorded in `api.accept_encoding`. The "gzip-bomb" fault answers a LIST with a small gzip body
@@ -70,6 +71,8 @@ class FakeApi:
         self.objects = world()
         self.requests: List[Tuple[float, str, str]] = []
         self.authorization: List[Optional[str]] = []   # each request's Authorization header
+        self.pages: List[Tuple[str, Optional[str]]] = []   # LISTs answered: (resource, continue)
+        self.metadata_last = False                    # a LIST's metadata after its items
         self.delay = 0.0                              # seconds before each API answer (a far server)
         self.gzip = False                             # compress answers when the client accepts gzip
         self.accept_encoding: List[Optional[str]] = []   # each request's Accept-Encoding header
@@ -179,8 +182,16 @@ class _Handler(BaseHTTPRequestHandler):
             items = [o for o in items if o["metadata"]["name"] == selected.split("=", 1)[1]]
         if query.get("watch", "").lower() == "true":
             return self._watch(None)
-        return self._json(200, {"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "200"},
-                                "items": items})
+        meta: dict = {"resourceVersion": "200"}
+        limit, start = int(query.get("limit") or 0), int(query.get("continue") or 0)
+        if limit and len(items) > limit:   # pages, as the apiserver cuts them (continue: an offset here)
+            items, rest = items[start:start + limit], len(items) - start - limit
+            if rest > 0:
+                meta.update({"continue": str(start + limit), "remainingItemCount": rest})
+        self.api.pages.append((resource, query.get("continue")))
+        if self.api.metadata_last:
+            return self._json(200, {"kind": "List", "apiVersion": "v1", "items": items, "metadata": meta})
+        return self._json(200, {"kind": "List", "apiVersion": "v1", "metadata": meta, "items": items})
 
     def _watch(self, events: Optional[List[dict]]):
         """A watch: `events` then the end of the stream; None: no events, open until the server stops."""

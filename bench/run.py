@@ -123,7 +123,11 @@ class Bench:
     def make_shim(self) -> None:
         self.shim.mkdir(parents=True, exist_ok=True)
         exe = self.shim / "kubectl-ds"
-        exe.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+        # a copy of the plugin as it is now (uncommitted edits included): what is measured stays
+        # the same if the checkout changes while the bench runs
+        tree = self.run_dir / "tree"
+        shutil.copytree(ROOT / "kubectl_ds", tree / "kubectl_ds", ignore=shutil.ignore_patterns("__pycache__"))
+        exe.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(tree)!r})\n"
                        "from kubectl_ds.cli import main\nmain()\n")
         exe.chmod(0o755)
 

@@ -7,8 +7,10 @@ most of a command's memory.
 
 What is kept is what source/validate.py checks (`validate.SHAPES`: "the shapes the core relies on,
 kind by kind", plus the metadata it checks for every kind): a field is read by the core only if its
-shape is declared there, so the two lists are one. A leaf of that shape (a string, a map of labels,
-quantities, a probe) is kept whole; a list keeps each item projected by the item's shape.
+shape is declared there, so the two lists are one, less what the core reads only in a DaemonSet's
+pod template, never in a listed pod (DROP: a pod's tolerations, volumes, env, mounts, probes). A
+leaf of that shape (a string, a map of labels, quantities) is kept whole, and so is anything
+below DEPTH levels or named in WHOLE; a list keeps each item projected by the item's shape.
 tests/unit/test_projection.py runs every command on the bundled example with recording objects and
 fails if a field the core reads is not kept here, and compares every output with and without it.
 
@@ -37,6 +39,14 @@ WHOLE: Dict[str, List[Tuple[str, ...]]] = {"Node": [("spec",), ("status", "condi
                  ("spec", "resources"), ("status", "conditions"), ("status", "resources")]}
 
 
+# parts of a shape the core reads only in a DaemonSet's pod template (lint, history, the simulated
+# daemon pod), never in a listed pod: a pod's own tolerations, volumes, env, mounts and probes
+_TEMPLATE_ONLY = ("env", "volumeMounts", "securityContext", "readinessProbe", "livenessProbe")
+DROP: Dict[str, List[Tuple[str, ...]]] = {
+    "Pod": [("spec", "tolerations"), ("spec", "volumes")]
+           + [("spec", c, f) for c in ("containers", "initContainers") for f in _TEMPLATE_ONLY]}
+
+
 def keep_of(kind: str) -> Keep:
     """The fields kept of a `kind`: its validate shape and the common metadata, as a Keep tree cut
     at DEPTH levels (what is below is kept whole: small, mostly read, and cheaper kept than cut)."""
@@ -47,6 +57,11 @@ def keep_of(kind: str) -> Keep:
         for key in path[:-1]:
             node = node[key]
         node[path[-1]] = True
+    for path in DROP.get(kind, ()):
+        node = keep
+        for key in path[:-1]:
+            node = node[key]
+        del node[path[-1]]
     return keep
 
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Benchmarks of kubectl-ds on KWOK clusters of growing size, side by side with kubectl.
 
-    python3 bench/run.py                       # 100, 1,000 and 5,000 nodes (about 20 minutes)
-    python3 bench/run.py --sizes 100,1000 --repeat 3
+    python3 bench/run.py                       # 100, 1,000 and 5,000 nodes (40-50 minutes)
+    python3 bench/run.py --sizes 100,1000,5000 --repeat 3   # about 30 minutes
+    python3 bench/run.py --no-wan --baseline none          # loopback only, this checkout only
     python3 bench/run.py --keep                # leave the cluster running at the end (prints KUBECONFIG)
     python3 bench/run.py --wan-mbit 50 --wan-rtt-ms 40 --baseline HEAD~5
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Benchmarks of kubectl-ds on KWOK clusters of growing size, side by side with kubectl.
 
-    python3 bench/run.py                       # 100, 1,000 and 5,000 nodes (about 20 minutes)
-    python3 bench/run.py --sizes 100,1000 --repeat 3
+    python3 bench/run.py                       # 100, 1,000 and 5,000 nodes (40-50 minutes)
+    python3 bench/run.py --sizes 100,1000,5000 --repeat 3   # about 30 minutes
+    python3 bench/run.py --no-wan --baseline none          # loopback only, this checkout only
     python3 bench/run.py --keep                # leave the cluster running at the end (prints KUBECONFIG)
+    python3 bench/run.py --wan-mbit 50 --wan-rtt-ms 40 --baseline HEAD~5
 
 What it does, once per run:
   * starts its own control plane with hack/cluster.sh under a temporary KDS_RUN (never the default
@@ -22,7 +24,14 @@ What it does, once per run:
     measures the read-only commands and their kubectl floors: they share the 2 cores with the
     client, and a real cluster's control plane runs elsewhere. The rollout runs with them live.
 
-The kubectl columns are the floor: the same objects fetched and printed by kubectl itself.
+Two network profiles, side by side: loopback (the clients talk to the apiserver directly) and WAN
+(through bench/wanproxy.py, a throttling proxy on loopback: --wan-mbit each way, --wan-rtt-ms round
+trip; default 100 Mbit/s and 20 ms), used by kubectl-ds and kubectl alike. For every read measure
+there are three references: kubectl fetching and printing the same objects, the raw-bytes floor
+(bench/floor.py: the same API pages, same selectors and page size, gzip as kubectl asks, fetched
+and thrown away), and, with --baseline REF (default main), the plugin as it was at REF. On the WAN
+profile the proxy counts the bytes each command moves (both ways). kubectl-ds with
+KUBECTL_DS_ACCEPT_ENCODING=identity is measured too: what gzip costs on loopback and saves on WAN.
 The rollout delay is the time from the moment the DaemonSet's status reports the rollout done
 (updated = available = desired, observed generation; the bench watches it) to the `kubectl ds
 rollout` process exiting; the delay from the last new pod turning Ready (as seen on the bench's
@@ -46,6 +55,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -103,14 +113,87 @@ class Bench:
         self.nodes = 0
         self._children_cpu = 0.0
         self.quiet_reads = False
+        self.envs = {"loopback": self.env}   # by profile; "wan" once the proxy runs (start_wan)
+        self.base_envs: dict = {}            # the --baseline plugin's, by profile
+        self.proxy = None
+        self.control_port = 0
+        self.server = self.token = self.wan_server = ""
+        self.ca: str | None = None
 
     # the plugin as kubectl finds it: an executable `kubectl-ds` on PATH running this checkout
     def make_shim(self) -> None:
         self.shim.mkdir(parents=True, exist_ok=True)
         exe = self.shim / "kubectl-ds"
-        exe.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+        # a copy of the plugin as it is now (uncommitted edits included): what is measured stays
+        # the same if the checkout changes while the bench runs
+        tree = self.run_dir / "tree"
+        shutil.copytree(ROOT / "kubectl_ds", tree / "kubectl_ds", ignore=shutil.ignore_patterns("__pycache__"))
+        exe.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(tree)!r})\n"
                        "from kubectl_ds.cli import main\nmain()\n")
         exe.chmod(0o755)
+
+    def make_baseline(self, ref: str) -> None:
+        """The plugin as it was at `ref` (git archive of this repository), behind its own shim: a
+        PATH that finds it first makes `kubectl ds` run it."""
+        tree = self.run_dir / "baseline"
+        tree.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        shim = self.run_dir / "shim-baseline"
+        shim.mkdir()
+        exe = shim / "kubectl-ds"
+        exe.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(tree)!r})\n"
+                       "from kubectl_ds.cli import main\nmain()\n")
+        exe.chmod(0o755)
+        for profile, env in self.envs.items():
+            self.base_envs[profile] = dict(env, PATH=f"{shim}{os.pathsep}{env['PATH']}",
+                                           PYTHONPYCACHEPREFIX=str(self.run_dir / "pycache-baseline"))
+        self.baseline_commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", ref],
+                                              capture_output=True, text=True).stdout.strip()
+        log(f"baseline: {ref} ({self.baseline_commit})")
+
+    def read_kubeconfig(self) -> dict:
+        """The server, token and CA file the raw-bytes floor uses; the kubeconfig itself."""
+        import yaml
+        cfg = yaml.safe_load(self.kubeconfig.read_text())
+        cluster = cfg["clusters"][0]["cluster"]
+        self.server = cluster["server"]
+        self.token = cfg["users"][0]["user"]["token"]
+        ca = cluster.get("certificate-authority")
+        if not ca and cluster.get("certificate-authority-data"):
+            import base64
+            ca = str(self.run_dir / "ca.crt")
+            Path(ca).write_bytes(base64.b64decode(cluster["certificate-authority-data"]))
+        self.ca = ca
+        return cfg
+
+    def start_wan(self, mbit: float, rtt_ms: float) -> None:
+        """The throttling proxy in front of the apiserver, and a kubeconfig whose server is it."""
+        import yaml
+        cfg = self.read_kubeconfig()
+        cluster = cfg["clusters"][0]["cluster"]
+        target = self.server.split("://", 1)[1].rstrip("/")
+        self.proxy = subprocess.Popen([sys.executable, str(ROOT / "bench" / "wanproxy.py"), "--target", target,
+                                       "--mbit", str(mbit), "--rtt-ms", str(rtt_ms)], stdout=subprocess.PIPE, text=True)
+        port, self.control_port = map(int, self.proxy.stdout.readline().split())
+        self.wan_server = f"https://127.0.0.1:{port}"
+        cluster["server"] = self.wan_server
+        wan = self.run_dir / "kubeconfig-wan"
+        wan.write_text(yaml.safe_dump(cfg))
+        self.envs["wan"] = dict(self.env, KUBECONFIG=str(wan))
+        log(f"WAN profile: {mbit:g} Mbit/s each way, {rtt_ms:g} ms round trip, through 127.0.0.1:{port}")
+
+    def stop_wan(self) -> None:
+        if self.proxy is not None:
+            self.proxy.kill()
+            self.proxy.wait()
+
+    def wire(self) -> tuple[int, int, int]:
+        """(bytes up, bytes down, connections) through the proxy so far."""
+        import socket
+        with socket.create_connection(("127.0.0.1", self.control_port)) as c:
+            up, down, conns = c.makefile().readline().split()
+        return int(up), int(down), int(conns)
 
     def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
         p = subprocess.run([str(KBIN / "kubectl"), *args], input=stdin, env=self.env, text=True,
@@ -122,7 +205,8 @@ class Bench:
     def get_json(self, path: str) -> dict:
         return json.loads(self.kubectl("get", "--raw", path))
 
-    def run_timed(self, argv: list[str], stdout=subprocess.DEVNULL) -> tuple[float, float, float, int, str]:
+    def run_timed(self, argv: list[str], stdout=subprocess.DEVNULL, env: dict | None = None) \
+            -> tuple[float, float, float, int, str]:
         """(wall seconds, peak RSS in MB, CPU seconds, exit code, stderr) of one process.
 
         The RSS comes from GNU time when there is one: a child forked straight from this
@@ -132,7 +216,7 @@ class Bench:
         t0 = time.perf_counter()
         with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
             prefix = [str(GNU_TIME), "-f", "%U %S %M", "-o", tf.name] if GNU_TIME.exists() else []
-            p = subprocess.Popen(prefix + argv, env=self.env, stdout=stdout, stderr=subprocess.PIPE)
+            p = subprocess.Popen(prefix + argv, env=env or self.env, stdout=stdout, stderr=subprocess.PIPE)
             _, err = p.communicate()
             wall = time.perf_counter() - t0
             if prefix:
@@ -144,9 +228,9 @@ class Bench:
                 self._children_cpu = ru.ru_utime + ru.ru_stime
         return wall, rss, cpu, p.returncode, err.decode(errors="replace")
 
-    def measure(self, argv: list[str]) -> tuple[float, float, float]:
+    def measure(self, argv: list[str], env: dict | None = None) -> tuple[float, float, float]:
         """(wall seconds, peak RSS in MB, CPU seconds) of one process, output discarded."""
-        wall, rss, cpu, rc, err = self.run_timed(argv)
+        wall, rss, cpu, rc, err = self.run_timed(argv, env=env)
         if rc not in (0, 1):
             raise RuntimeError(f"{' '.join(argv)} exited {rc}: {err.strip()[:500]}")
         return wall, rss, cpu
@@ -177,12 +261,16 @@ class Bench:
                 pids.append(int(pid))
         return pids
 
-    def repeated(self, *argvs: list[str], n: int | None = None) -> dict:
-        """Median wall time and RSS of running `argvs` one after the other (times add, RSS is max)."""
+    def repeated(self, *argvs: list[str], n: int | None = None, env: dict | None = None) -> dict:
+        """Median wall time and RSS of running `argvs` one after the other (times add, RSS is max).
+        Through the WAN proxy (env is the WAN profile's), also the bytes per run, both ways."""
         walls, rsss, cpus = [], [], []
+        wan = env is not None and env.get("KUBECONFIG") == self.envs.get("wan", {}).get("KUBECONFIG")
         with self.quiet() if self.quiet_reads else contextlib.nullcontext():
             waited = self.settle() if self.quiet_reads else 0.0
-            runs = [[self.measure(argv) for argv in argvs] for _ in range(n or self.repeat)]
+            before = self.wire() if wan else None
+            runs = [[self.measure(argv, env) for argv in argvs] for _ in range(n or self.repeat)]
+            after = self.wire() if wan else None
         for run in runs:
             w, r, c = 0.0, 0.0, 0.0
             for ww, rr, cc in run:
@@ -190,9 +278,14 @@ class Bench:
             walls.append(w)
             rsss.append(r)
             cpus.append(c)
-        return {"seconds": round(statistics.median(walls), 3), "rss_mb": round(statistics.median(rsss), 1),
-                "cpu_seconds": round(statistics.median(cpus), 3), "runs": [round(x, 3) for x in walls],
-                "settled_after": round(waited, 1)}
+        out = {"seconds": round(statistics.median(walls), 3), "rss_mb": round(statistics.median(rsss), 1),
+               "cpu_seconds": round(statistics.median(cpus), 3), "runs": [round(x, 3) for x in walls],
+               "settled_after": round(waited, 1)}
+        if before is not None and after is not None:
+            k = len(runs)
+            out["bytes_up"], out["bytes_down"] = (after[0] - before[0]) // k, (after[1] - before[1]) // k
+            out["connections"] = (after[2] - before[2]) / k
+        return out
 
     def settle(self, idle: float = 0.05, limit: float = 120.0) -> float:
         """Wait until etcd and the apiserver are idle (under `idle` of a core for a second, at
@@ -252,12 +345,14 @@ class Bench:
 
     def warm_up(self) -> None:
         """One unmeasured run of each command: byte-compiles the plugin into the pycache and fills
-        kubectl's discovery cache, as on any machine where they have run before."""
+        kubectl's discovery cache (one per server address: per profile), as on any machine where
+        they have run before."""
         k = str(KBIN / "kubectl")
-        for argv in ([k, "ds", "--help"], [k, "ds", "diff", "agent-all", "-n", NS], [k, "ds", "diff", "-A"],
-                     [k, "ds", "why", f"{NODE_PREFIX}0"], [k, "ds", "rollout", "roller", "-n", NS, "--no-follow"],
-                     [k, "get", "ds,nodes,pods", "-A", "-o", "name"]):
-            self.run_timed(argv)
+        for env in list(self.envs.values()) + list(self.base_envs.values()):
+            for argv in ([k, "ds", "--help"], [k, "ds", "diff", "agent-all", "-n", NS], [k, "ds", "diff", "-A"],
+                         [k, "ds", "why", f"{NODE_PREFIX}0"], [k, "ds", "rollout", "roller", "-n", NS, "--no-follow"],
+                         [k, "get", "ds,nodes,pods", "-A", "-o", "name"]):
+                self.run_timed(argv, env=env)
 
     def grow(self, size: int) -> None:
         t0 = time.time()
@@ -311,22 +406,62 @@ class Bench:
         return out
 
     def measure_reads(self, out: dict, size: int) -> None:
+        """The read measures on each profile: loopback's at the top level of `out` (the keys of
+        earlier runs), the WAN profile's under out["wan"]."""
+        for profile in self.envs:
+            where = out if profile == "loopback" else out.setdefault(profile, {})
+            self.measure_profile(where, profile)
+        out["help"] = self.repeated([str(KBIN / "kubectl"), "ds", "--help"], n=max(self.repeat, 5))
+        out["help_direct"] = self.repeated([str(self.shim / "kubectl-ds"), "--help"], n=max(self.repeat, 5))
+
+    def floor_argv(self, paths: list[str], concurrent: bool, profile: str) -> list[str]:
+        server = self.wan_server if profile == "wan" else self.server
+        return [sys.executable, str(ROOT / "bench" / "floor.py"), "--server", server, "--token", self.token,
+                *(["--ca", self.ca] if self.ca else []), *(["--concurrent"] if concurrent else []), *paths]
+
+    def measure_profile(self, out: dict, profile: str) -> None:
+        env = self.envs[profile]
         k = [str(KBIN / "kubectl")]
         ds = k[0]
         sel = "app=agent-all"
         node_name = f"{NODE_PREFIX}{0}"   # on every DaemonSet's node set
-        out["diff"] = self.repeated([ds, "ds", "diff", "agent-all", "-n", NS])
-        out["diff_floor"] = self.repeated(k + ["get", "nodes", "-o", "json"],
-                                          k + ["get", "pods", "-n", NS, "-l", sel, "-o", "json"])
-        out["diff_all"] = self.repeated([ds, "ds", "diff", "-A"])
-        out["diff_all_floor"] = self.repeated(k + ["get", "ds,nodes,pods", "-A", "-o", "json"],
-                                              n=min(self.repeat, 3))   # minutes each at 5,000 nodes
-        out["why"] = self.repeated([ds, "ds", "why", node_name], n=2 * self.repeat)
-        out["why_floor"] = self.repeated(k + ["get", "node", node_name, "-o", "json"],
-                                         k + ["get", "pods", "-A", f"--field-selector=spec.nodeName={node_name}",
-                                              "-o", "json"])
-        out["help"] = self.repeated([ds, "ds", "--help"], n=max(self.repeat, 5))
-        out["help_direct"] = self.repeated([str(self.shim / "kubectl-ds"), "--help"], n=max(self.repeat, 5))
+        q = urllib.parse.quote
+        # the API pages each command reads (source/live.py, commands/*.py), for the raw-bytes floor
+        every_ds = self.get_json("/apis/apps/v1/daemonsets")["items"]
+        pages = {
+            "diff": (["/version", f"/apis/apps/v1/namespaces/{NS}/daemonsets/agent-all", "/api/v1/nodes",
+                      f"/api/v1/namespaces/{NS}/pods?labelSelector={q(sel)}",
+                      f"/apis/apps/v1/namespaces/{NS}/controllerrevisions?labelSelector={q(sel)}"], False),
+            "diff_all": (["/version", "/apis/apps/v1/daemonsets", "/api/v1/nodes", "/apis/apps/v1/controllerrevisions"]
+                         + [f"/api/v1/namespaces/{d['metadata']['namespace']}/pods?labelSelector="
+                            + q(",".join(f"{a}={b}" for a, b in sorted(d["spec"]["selector"]["matchLabels"].items())))
+                            for d in every_ds], False),
+            "why": (["/version", f"/api/v1/nodes/{node_name}", "/apis/apps/v1/daemonsets",
+                     f"/api/v1/pods?fieldSelector={q('spec.nodeName=' + node_name)}",
+                     f"/api/v1/pods?fieldSelector={q('spec.nodeName=')}", "/apis/apps/v1/controllerrevisions"], True),
+        }
+        measures = {
+            "diff": ([ds, "ds", "diff", "agent-all", "-n", NS],
+                     [k + ["get", "nodes", "-o", "json"], k + ["get", "pods", "-n", NS, "-l", sel, "-o", "json"]],
+                     None, 1),
+            "diff_all": ([ds, "ds", "diff", "-A"], [k + ["get", "ds,nodes,pods", "-A", "-o", "json"]],
+                         min(self.repeat, 3), 1),   # kubectl: minutes each at 5,000 nodes
+            "why": ([ds, "ds", "why", node_name],
+                    [k + ["get", "node", node_name, "-o", "json"],
+                     k + ["get", "pods", "-A", f"--field-selector=spec.nodeName={node_name}", "-o", "json"]],
+                    None, 2),
+        }
+        for key, (argv, kubectl_argvs, kubectl_n, more) in measures.items():
+            n = more * self.repeat
+            out[key] = self.repeated(argv, n=n, env=env)
+            out[key + "_identity"] = self.repeated(argv, n=n, env=dict(env, KUBECTL_DS_ACCEPT_ENCODING="identity"))
+            if profile in self.base_envs:
+                out[key + "_base"] = self.repeated(argv, n=n, env=self.base_envs[profile])
+            out[key + "_floor"] = self.repeated(*kubectl_argvs, n=kubectl_n, env=env)
+            paths, concurrent = pages[key]
+            out[key + "_raw"] = self.repeated(self.floor_argv(paths, concurrent, profile), n=n, env=env)
+            log(f"{profile} {key}: {out[key]['seconds']:.2f}s; kubectl {out[key + '_floor']['seconds']:.2f}s; "
+                f"raw floor {out[key + '_raw']['seconds']:.2f}s")
 
     def count_pods(self) -> int:
         meta = self.get_json("/api/v1/pods?limit=1")["metadata"]
@@ -534,42 +669,97 @@ def machine() -> dict:
             "kernel": platform.release(), "kubectl": kubectl_version}
 
 
-def table(results: list, markdown: bool = False) -> str:
-    """One column per size; a cell is `wall (cpu) rss`: median wall seconds, CPU seconds, peak MB."""
-    rows = [("measure", "target") + tuple(f"{r['nodes']:,} nodes" for r in results)]
+PROFILES = ("loopback", "wan")
+READS = [("diff", "ds diff NAME", "kubectl get nodes; get pods -l", "<=1.5x", "WAN <=1x"),
+         ("diff_all", "ds diff -A", "kubectl get ds,nodes,pods -A", "<=1.5x", "WAN <=1x"),
+         ("why", "ds why NODE", "kubectl get node; get pods --field-selector", "", "<=2x")]
 
-    def cell(r, key):
-        x = r[key]
+
+def table(results: list, markdown: bool = False) -> str:  # noqa: C901 - one small helper per kind of cell
+    """One column per size and profile (loopback, WAN); a cell is `wall (cpu) rss`: median wall
+    seconds, CPU seconds, peak MB. Runs from before the WAN profile have loopback columns only."""
+    profiles = [p for p in PROFILES if p == "loopback" or any(p in r for r in results)]
+    cols = [(r, p) for r in results for p in profiles]
+    rows = [("measure", "target") + tuple(f"{r['nodes']:,} nodes{'' if len(profiles) == 1 else ' ' + p}"
+                                          for r, p in cols)]
+
+    def data(r, p):
+        return r if p == "loopback" else r.get(p) or {}
+
+    def cell(d, key):
+        x = d.get(key)
+        if not x:
+            return "-"
         return f"{x['seconds']:.2f}s ({x['cpu_seconds']:.2f}) {x['rss_mb']:.0f}MB"
 
-    def ratio(r, a, b):
-        return f"{r[a]['seconds'] / r[b]['seconds']:.2f}x"
+    def ratio(d, a, b):
+        if not d.get(a) or not d.get(b):
+            return "-"
+        return f"{d[a]['seconds'] / d[b]['seconds']:.2f}x"
 
-    spec = [
-        ("ds diff NAME", "", lambda r: cell(r, "diff")),
-        ("  kubectl get nodes; get pods -l", "", lambda r: cell(r, "diff_floor")),
-        ("  ratio (wall)", "<=1.5x", lambda r: ratio(r, "diff", "diff_floor")),
-        ("ds diff -A", "", lambda r: cell(r, "diff_all")),
-        ("  kubectl get ds,nodes,pods -A", "", lambda r: cell(r, "diff_all_floor")),
-        ("  ratio (wall)", "<=1.5x", lambda r: ratio(r, "diff_all", "diff_all_floor")),
-        ("ds why NODE", "flat", lambda r: cell(r, "why")),
-        ("  kubectl get node; get pods --field-selector", "", lambda r: cell(r, "why_floor")),
-        ("ds rollout: exit after status done", "<=1s",
-         lambda r: f"{r['rollout']['delay_after_status_done']:.2f}s {r['rollout']['rss_mb']:.0f}MB"),
-        ("  exit after last new pod Ready", "", lambda r: f"{r['rollout']['delay_after_last_ready']:.2f}s"),
-        ("  kubectl rollout status: after status done / last Ready", "",
-         lambda r: "-" if "kubectl_delay_after_last_ready" not in r["rollout"] else
-         f"{r['rollout']['kubectl_delay_after_status_done']:.2f}s / "
-         f"{r['rollout']['kubectl_delay_after_last_ready']:.2f}s"),
-        ("  whole rollout (patch to exit)", "", lambda r: f"{r['rollout']['rollout_seconds']:.1f}s"),
-        ("kubectl ds --help", "<=0.3s", lambda r: cell(r, "help")),
-        ("  kubectl-ds --help (no kubectl)", "", lambda r: cell(r, "help_direct")),
-        ("pods in the cluster", "", lambda r: f"{r['pods']:,}"),
+    def mb(d, key):
+        x = d.get(key) or {}
+        return f"{x['bytes_down'] / 1e6:.2f}" if "bytes_down" in x else "-"
+
+    def per_node(r, p, key):
+        i = results.index(r)
+        if i == 0:
+            return "-"
+        prev, cur = data(results[i - 1], p).get(key), data(r, p).get(key)
+        if not prev or not cur:
+            return "-"
+        return f"{(cur['rss_mb'] - prev['rss_mb']) * 1024 / (r['nodes'] - results[i - 1]['nodes']):.1f}KB"
+
+    def flat(r, p, key):
+        first, cur = data(results[0], p).get(key), data(r, p).get(key)
+        return f"{cur['seconds'] / first['seconds']:.2f}x" if first and cur else "-"
+
+    spec = []
+    for key, label, kubectl_label, raw_target, kubectl_target in READS:
+        spec += [
+            (label, "", lambda r, p, k=key: cell(data(r, p), k)),
+            ("  gzip off (KUBECTL_DS_ACCEPT_ENCODING=identity)", "",
+             lambda r, p, k=key: cell(data(r, p), k + "_identity")),
+            ("  before (--baseline)", "", lambda r, p, k=key: cell(data(r, p), k + "_base")),
+            ("  " + kubectl_label, "", lambda r, p, k=key: cell(data(r, p), k + "_floor")),
+            ("  raw-bytes floor (same pages, gzip, discarded)", "", lambda r, p, k=key: cell(data(r, p), k + "_raw")),
+            ("  ratio to the raw-bytes floor", raw_target, lambda r, p, k=key: ratio(data(r, p), k, k + "_raw")),
+            ("  ratio to kubectl", kubectl_target, lambda r, p, k=key: ratio(data(r, p), k, k + "_floor")),
+            ("  MB down: now / gzip off / before / kubectl / raw", "",
+             lambda r, p, k=key: " / ".join(mb(data(r, p), k + sfx) for sfx in ("", "_identity", "_base", "_floor",
+                                                                                "_raw"))
+             if p != "loopback" else "-"),
+        ]
+        if key == "why":
+            spec.append(("  vs the smallest size", "<=1.2x", lambda r, p: flat(r, p, "why")))
+        else:
+            spec.append(("  peak RSS growth per node since the size before", "<=15KB",
+                         lambda r, p, k=key: per_node(r, p, k)))
+
+    def loopback_only(fn):
+        return lambda r, p: fn(r) if p == "loopback" else "-"
+
+    spec += [
+        ("ds rollout: exit after status done", "<=1s", loopback_only(
+            lambda r: f"{r['rollout']['delay_after_status_done']:.2f}s {r['rollout']['rss_mb']:.0f}MB")),
+        ("  exit after last new pod Ready", "",
+         loopback_only(lambda r: f"{r['rollout']['delay_after_last_ready']:.2f}s")),
+        ("  kubectl rollout status: after status done / last Ready", "", loopback_only(
+            lambda r: "-" if "kubectl_delay_after_last_ready" not in r["rollout"] else
+            f"{r['rollout']['kubectl_delay_after_status_done']:.2f}s / "
+            f"{r['rollout']['kubectl_delay_after_last_ready']:.2f}s")),
+        ("  whole rollout (patch to exit)", "", loopback_only(lambda r: f"{r['rollout']['rollout_seconds']:.1f}s")),
+        ("kubectl ds --help", "<=0.3s", loopback_only(lambda r: cell(r, "help"))),
+        ("  kubectl-ds --help (no kubectl)", "", loopback_only(lambda r: cell(r, "help_direct"))),
+        ("pods in the cluster", "", loopback_only(lambda r: f"{r['pods']:,}")),
         ("load average (1m) before / after", "",
-         lambda r: f"{r['load_before'][0]:.1f} / {r['load_after'][0]:.1f}"),
+         loopback_only(lambda r: f"{r['load_before'][0]:.1f} / {r['load_after'][0]:.1f}")),
     ]
     for label, target, fn in spec:
-        rows.append((label, target) + tuple(fn(r) for r in results))
+        row = tuple(fn(r, p) for r, p in cols)
+        if all(c == "-" for c in row):
+            continue   # a measure this run did not take (an older run's JSON)
+        rows.append((label, target) + row)
     if markdown:
         lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
         lines += ["| " + " | ".join(c.replace("  ", "&nbsp;&nbsp;", 1) if c.startswith("  ") else c
@@ -579,8 +769,8 @@ def table(results: list, markdown: bool = False) -> str:
     return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
 
 
-def write(path: str, started: float, results: list) -> dict:
-    doc = {"taken": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
+def write(path: str, started: float, results: list, settings: dict | None = None) -> dict:
+    doc = {"taken": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(), **(settings or {}),
            "wall_seconds": round(time.time() - started), "filler_pods_per_node": FILLER_PER_NODE,
            "cluster_env": CLUSTER_ENV, "results": results}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -596,6 +786,11 @@ def main() -> int:
     ap.add_argument("--out", default=str(RESULTS / "latest.json"))
     ap.add_argument("--keep", action="store_true", help="leave the cluster running (and its directory)")
     ap.add_argument("--report", metavar="JSON", help="print the table of an earlier run as Markdown, and exit")
+    ap.add_argument("--wan-mbit", type=float, default=100.0, help="WAN profile bandwidth each way (default 100)")
+    ap.add_argument("--wan-rtt-ms", type=float, default=20.0, help="WAN profile round-trip time (default 20)")
+    ap.add_argument("--no-wan", action="store_true", help="loopback only")
+    ap.add_argument("--baseline", default="main", metavar="REF",
+                    help="also measure the plugin as it was at this git ref (default main; 'none': not)")
     args = ap.parse_args()
     if args.report:
         print(table(json.loads(Path(args.report).read_text())["results"], markdown=True))
@@ -608,10 +803,19 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # so that `finally` stops the cluster
     bench = Bench(run_dir, args.repeat, args.rollout_repeat)
     started = time.time()
-    results = []
+    results: list = []
+    settings = {"wan": None if args.no_wan else {"mbit": args.wan_mbit, "rtt_ms": args.wan_rtt_ms},
+                "baseline": None if args.baseline == "none" else args.baseline,
+                "commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                                         capture_output=True, text=True).stdout.strip()}
     try:
         bench.make_shim()
         bench.up()
+        bench.read_kubeconfig()
+        if not args.no_wan:
+            bench.start_wan(args.wan_mbit, args.wan_rtt_ms)
+        if args.baseline != "none":
+            bench.make_baseline(args.baseline)
         bench.setup()
         bench.warm_up()
         for size in sizes:
@@ -619,15 +823,16 @@ def main() -> int:
             results.append(bench.measure_size(size))
             log(f"{size} nodes measured")
             print(table(results), file=sys.stderr)
-            write(args.out, started, results)   # after each size: a failure later keeps these
+            write(args.out, started, results, settings)   # after each size: a failure later keeps these
     finally:
+        bench.stop_wan()
         if args.keep:
             log(f"cluster kept: export KUBECONFIG={bench.kubeconfig}; stop it with "
                 f"KDS_RUN={run_dir / 'cluster'} hack/cluster.sh down")
         else:
             bench.down()
             shutil.rmtree(run_dir, ignore_errors=True)
-    doc = write(args.out, started, results)
+    doc = write(args.out, started, results, settings)
     print(table(results))
     print(f"\n{doc['machine']['cpu']}, {doc['machine']['cores']} cores, {doc['machine']['memory']}; "
           f"Python {doc['machine']['python']}, kubectl {doc['machine']['kubectl']}; "

@@ -6,7 +6,14 @@ way the apiserver does (GET of an object, LISTs, `watch=true` streams; NotFound 
 a test sets a fault:
 
     api.fault = "401" | "403" | "404-text" | "429" | "500" | "garbage" | "truncated" | "trickle"
-                | "items-not-a-list" | "watch-410" | "hang"
+                | "items-not-a-list" | "watch-410" | "hang" | "gzip-bomb"
+
+LISTs longer than their `limit` are cut in pages (`continue` is an offset); `api.metadata_last`
+writes a LIST's metadata after its items. `api.delay` (seconds) holds every answer that long, as a server far away does.
+`api.gzip = True` answers gzip-compressed (Content-Encoding: gzip) whenever the request's
+Accept-Encoding allows it, as an apiserver does for large responses; each request's Accept-Encoding
+is recorded in `api.accept_encoding`. The "gzip-bomb" fault answers a LIST with a small gzip body
+that inflates to 4 GiB of JSON whitespace.
 
 A fault applies (to the first `api.fault_times` requests, if set) to the API paths (/api, /apis);
 `/version` answers normally unless `api.fault_version` is set (a real apiserver serves /version to
@@ -17,9 +24,11 @@ in `api.authorization`.
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
@@ -29,7 +38,7 @@ import yaml
 from tests import builders as b
 
 FAULTS = ("401", "403", "404-text", "429", "500", "garbage", "truncated", "trickle", "items-not-a-list",
-          "watch-410", "hang")
+          "watch-410", "hang", "gzip-bomb")
 RETRY_AFTER = 3600   # the "429" fault's Retry-After, in seconds: far beyond any --request-timeout
 
 
@@ -62,6 +71,11 @@ class FakeApi:
         self.objects = world()
         self.requests: List[Tuple[float, str, str]] = []
         self.authorization: List[Optional[str]] = []   # each request's Authorization header
+        self.pages: List[Tuple[str, Optional[str]]] = []   # LISTs answered: (resource, continue)
+        self.metadata_last = False                    # a LIST's metadata after its items
+        self.delay = 0.0                              # seconds before each API answer (a far server)
+        self.gzip = False                             # compress answers when the client accepts gzip
+        self.accept_encoding: List[Optional[str]] = []   # each request's Accept-Encoding header
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self.server = _Server(("127.0.0.1", 0), _handler(self))
@@ -81,10 +95,12 @@ class FakeApi:
         self.server.shutdown()
         self.server.server_close()
 
-    def record(self, method: str, path: str, authorization: Optional[str] = None) -> None:
+    def record(self, method: str, path: str, authorization: Optional[str] = None,
+               accept_encoding: Optional[str] = None) -> None:
         with self._lock:
             self.requests.append((time.monotonic(), method, path))
             self.authorization.append(authorization)
+            self.accept_encoding.append(accept_encoding)
 
     def count(self, watch: Optional[bool] = None) -> int:
         with self._lock:
@@ -124,12 +140,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         api = self.api
-        api.record("GET", self.path, self.headers.get("Authorization"))
+        api.record("GET", self.path, self.headers.get("Authorization"), self.headers.get("Accept-Encoding"))
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         fault = api.fault if (url.path.startswith(("/api/", "/apis/")) or api.fault_version) else None
         if fault and api.fault_times is not None:
             fault, api.fault_times = (fault, api.fault_times - 1) if api.fault_times > 0 else (None, 0)
+        if self.api.delay and url.path.startswith(("/api/", "/apis/", "/version")):
+            time.sleep(self.api.delay)
         try:
             if fault:
                 if fault not in FAULTS:
@@ -164,8 +182,16 @@ class _Handler(BaseHTTPRequestHandler):
             items = [o for o in items if o["metadata"]["name"] == selected.split("=", 1)[1]]
         if query.get("watch", "").lower() == "true":
             return self._watch(None)
-        return self._json(200, {"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "200"},
-                                "items": items})
+        meta: dict = {"resourceVersion": "200"}
+        limit, start = int(query.get("limit") or 0), int(query.get("continue") or 0)
+        if limit and len(items) > limit:   # pages, as the apiserver cuts them (continue: an offset here)
+            items, rest = items[start:start + limit], len(items) - start - limit
+            if rest > 0:
+                meta.update({"continue": str(start + limit), "remainingItemCount": rest})
+        self.api.pages.append((resource, query.get("continue")))
+        if self.api.metadata_last:
+            return self._json(200, {"kind": "List", "apiVersion": "v1", "items": items, "metadata": meta})
+        return self._json(200, {"kind": "List", "apiVersion": "v1", "metadata": meta, "items": items})
 
     def _watch(self, events: Optional[List[dict]]):
         """A watch: `events` then the end of the stream; None: no events, open until the server stops."""
@@ -236,6 +262,24 @@ class _Handler(BaseHTTPRequestHandler):
                 410, "Expired", f"too old resource version: {query.get('resourceVersion')} (300)")}])
         return self._serve(path, query)
 
+    def _fault_gzip_bomb(self, path, query):   # ~4 MB on the wire, 4 GiB once inflated
+        squeeze = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        head = squeeze.compress(b'{"kind": "NodeList", "items": [') + squeeze.flush(zlib.Z_FULL_FLUSH)
+        # a fully flushed block refers to nothing before it: the same bytes can follow themselves
+        block = squeeze.compress(b" " * (1 << 20)) + squeeze.flush(zlib.Z_FULL_FLUSH)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self._chunk(head)
+        for _ in range(4096):
+            if self.api.stopping.is_set():
+                break
+            self._chunk(block)
+        self._chunk(squeeze.compress(b"]}") + squeeze.flush())
+        self._chunk(b"")
+
     # --- writing -----------------------------------------------------------------------------
 
     def _json(self, code: int, doc: dict, headers: Optional[dict] = None):
@@ -253,5 +297,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def _send(self, code: int, body: bytes, ctype: str, headers: Optional[dict] = None):
+        accepted = [e.split(";")[0].strip() for e in (self.headers.get("Accept-Encoding") or "").split(",")]
+        if self.api.gzip and "gzip" in accepted:
+            body = gzip.compress(body)
+            headers = dict(headers or {}, **{"Content-Encoding": "gzip"})
         self._head(code, ctype, len(body), headers)
         self.wfile.write(body)

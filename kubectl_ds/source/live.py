@@ -12,14 +12,18 @@ plugin is an error, never a request sent without the credentials the kubeconfig 
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import errno
+import gc
 import json
 import logging
 import os
+import re
 import subprocess
 import threading
 import time
+import zlib
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from kubectl_ds.errors import DsError, NotFound
@@ -32,11 +36,23 @@ PAGE_SIZE = 500
 _SA_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 RETRY_AFTER_STATUSES = (429, 503)   # answers whose Retry-After is honoured, within the request's bound
 MAX_RETRIES = 10                    # Retry-After retries of one request (client-go's maximum)
+# Responses are asked for gzip-compressed, as client-go asks (docs/performance.md "Compression"):
+# KUBECTL_DS_ACCEPT_ENCODING=identity turns it off (for measuring). A compressed body is inflated
+# as it arrives, within the input limit (validate.max_input) and a ratio no JSON list reaches.
+ACCEPT_ENCODING_ENV = "KUBECTL_DS_ACCEPT_ENCODING"
+GZIP_MAX_RATIO = 300                # inflated / compressed bytes beyond which a body is a gzip bomb...
+GZIP_RATIO_FROM = 16 << 20          # ...once it has inflated to this many bytes
+_READ = 1 << 16                     # bytes read off the socket at a time
 
 
 class LiveSource:
+    concurrent_reads = True   # its reads may run on threads at once (commands/why.py)
+
     def __init__(self, api_client, default_namespace: str = "default", request_timeout: float = 30.0):
         self.api_client = api_client
+        self.accept_encoding = accept_encoding()
+        if self.accept_encoding != "identity":
+            api_client.set_default_header("Accept-Encoding", self.accept_encoding)
         self.core = api("CoreV1Api")(api_client)
         self.apps = api("AppsV1Api")(api_client)
         self.default_namespace = default_namespace
@@ -104,11 +120,12 @@ class LiveSource:
         """GET a path whose absence or refusal is not an error: (document, "") or (None, why)."""
         import urllib3
         from kubernetes.client.exceptions import ApiException
+
+        from kubectl_ds.source import validate
         try:
             resp = self._bounded(lambda timeout: self.api_client.call_api(
                 path, "GET", auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
                 _request_timeout=timeout), "get", path, None)
-            from kubectl_ds.source import validate
             # the same boundary as every other response: a malformed DeviceClass or RuntimeClass is
             # skipped with a warning, not handed to the core
             doc = validate.response(resp.data, "get" if path == "/version" else "list", what)
@@ -124,6 +141,8 @@ class LiveSource:
             return None, f"cannot read {what}: {err.status} {err.reason}"
         except urllib3.exceptions.HTTPError as err:
             raise self._unreachable(err, "get", path) from None
+        except validate.Refused as why:
+            raise DsError(f"get {what} from the apiserver: the response is refused: {why}") from None
         except ValueError:
             return None, f"cannot read {what}: the response is not JSON"
         return (doc, "") if isinstance(doc, dict) else (None, f"cannot read {what}: not a JSON object")
@@ -194,7 +213,7 @@ class LiveSource:
         while True:
             page = self._call(fn, "list", kind, namespace, limit=PAGE_SIZE, _continue=cont,
                               **{k: v for k, v in selectors.items() if v})
-            items.extend(_slim(page.get("items") or []))
+            items.extend(_kept(kind, page.get("items") or []))
             rv = (page.get("metadata") or {}).get("resourceVersion", rv)
             cont = (page.get("metadata") or {}).get("continue")
             if not cont:
@@ -231,13 +250,10 @@ class LiveSource:
         if namespace is not None:
             kwargs["namespace"] = namespace
         items: List[dict] = []
-        cont = None
-        while True:
-            page = self._call(fn, "list", resource, namespace, limit=PAGE_SIZE, _continue=cont, **kwargs)
-            items.extend(_slim(page.get("items") or []))
-            cont = (page.get("metadata") or {}).get("continue")
-            if not cont:
-                return items
+        with _gc_paused():
+            for page in self._pages(fn, resource, namespace, **kwargs):
+                items.extend(_kept(resource, page.get("items") or []))
+        return items
 
     def _get(self, fn: Callable, verb: str, resource: str, obj_name: str, **kwargs) -> dict:
         try:
@@ -248,15 +264,31 @@ class LiveSource:
             raise NotFound(resource[:-1], obj_name, kwargs.get("namespace", "")) from None
 
     def _call(self, fn: Callable, verb: str, resource: str, scope: Optional[str], **kwargs) -> dict:
+        return self._parse(self._fetch(fn, verb, resource, scope, **kwargs), verb, resource, scope)
+
+    def _fetch(self, fn: Callable, verb: str, resource: str, scope: Optional[str], **kwargs) -> bytes:
+        """One request's whole body (inflated), within --request-timeout; errors as one line."""
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        with self._errors(verb, resource, scope):
+            return self._bounded(lambda timeout: fn(_preload_content=False, _request_timeout=timeout, **kwargs),
+                                 verb, resource, scope).data
+        raise AssertionError("unreachable")   # pragma: no cover - _errors raises
+
+    def _parse(self, data: bytes, verb: str, resource: str, scope: Optional[str]) -> dict:
+        from kubectl_ds.source import validate
+        with self._errors(verb, resource, scope):
+            return validate.response(data, verb, resource)   # parsed and checked: the boundary
+        raise AssertionError("unreachable")   # pragma: no cover - _errors raises
+
+    @contextlib.contextmanager
+    def _errors(self, verb: str, resource: str, scope: Optional[str]):
+        """A failed request or a bad body as the one error line it is."""
         import urllib3
         from kubernetes.client.exceptions import ApiException
 
         from kubectl_ds.source import validate
-        kwargs = {k: v for k, v in kwargs.items() if v is not None}
         try:
-            resp = self._bounded(lambda timeout: fn(_preload_content=False, _request_timeout=timeout, **kwargs),
-                                 verb, resource, scope)
-            return validate.response(resp.data, verb, resource)   # parsed and checked: the boundary
+            yield
         except ApiException as err:
             if err.status == 404 and verb == "get":
                 raise _NotFoundSignal(_is_status(err)) from None
@@ -265,9 +297,36 @@ class LiveSource:
             raise api_error(err, verb, resource, scope) from None
         except urllib3.exceptions.HTTPError as err:
             raise self._unreachable(err, verb, resource) from None
+        except validate.Refused as why:
+            raise DsError(f"{verb} {resource} from the apiserver: the response is refused: {why}") from None
         except ValueError as err:
             raise DsError(f"the apiserver sent a response that is not JSON for {verb} {resource}: {err}") from None
 
+    def _pages(self, fn: Callable, resource: str, scope: Optional[str], **kwargs):
+        """The pages of a LIST, parsed, one by one; the next page is asked for as soon as the
+        current one has arrived (its `continue` token is read from the head of the raw body, before
+        the items), so that it travels while this one is parsed: the round trip and the
+        apiserver's own work overlap the parsing instead of adding to it. Pagination is kept
+        (never resourceVersion=0, which ignores `limit`)."""
+        def fetch(token):
+            return self._fetch(fn, "list", resource, scope, limit=PAGE_SIZE, _continue=token, **kwargs)
+        ahead: Optional[_Later] = None
+        token = None
+        body = fetch(None)
+        while True:
+            guess = _continue_in(body)
+            if guess:
+                ahead = _Later(fetch, guess)
+            page = self._parse(body, "list", resource, scope)
+            token = (page.get("metadata") or {}).get("continue")
+            yield page
+            if not token:
+                return
+            if ahead is not None and guess == token:
+                body = ahead.result()
+            else:   # the head did not say (or said otherwise): ask for the page the metadata names
+                body = fetch(token)
+            ahead = None
 
     def _bounded(self, send: Callable, verb: str, resource: str, scope: Optional[str]) -> _Body:
         """`send(timeout)` (a client call with _preload_content=False) and its whole body, within
@@ -318,6 +377,106 @@ class _Deadline(Exception):
     pass
 
 
+class _Later:
+    """fn(*args) on a thread; result() waits for it and returns its value or raises its error."""
+
+    def __init__(self, fn: Callable, *args):
+        self.box: dict = {}
+        self.thread = threading.Thread(target=self._run, args=(fn, args), daemon=True, name="kds-next-page")
+        self.thread.start()
+
+    def _run(self, fn, args):
+        try:
+            self.box["value"] = fn(*args)
+        except BaseException as err:  # noqa: BLE001 - raised by result()
+            self.box["error"] = err
+
+    def result(self):
+        self.thread.join()
+        if "error" in self.box:
+            raise self.box["error"]
+        return self.box["value"]
+
+
+_CONTINUE = re.compile(rb'"continue"\s*:\s*"([A-Za-z0-9+/=_.-]+)"')
+
+
+def _continue_in(body: bytes) -> Optional[str]:
+    """The `continue` token of a LIST body from its head (an apiserver writes metadata before the
+    items), None when the head does not say; only a guess: the parsed metadata has the last word."""
+    head = body[:4096].split(b'"items"', 1)
+    if len(head) < 2:
+        return None
+    found = _CONTINUE.search(head[0])
+    return found.group(1).decode() if found else None
+
+
+def accept_encoding() -> str:
+    """What the requests ask for: gzip (client-go's default) unless KUBECTL_DS_ACCEPT_ENCODING says
+    identity."""
+    value = os.environ.get(ACCEPT_ENCODING_ENV, "").strip().lower() or "gzip"
+    if value not in ("gzip", "identity"):
+        raise DsError(f"{ACCEPT_ENCODING_ENV}={value!r} is not gzip or identity")
+    return value
+
+
+def read_body(resp, limit: Optional[int] = None) -> bytes:
+    """A response's whole body, inflated as it arrives when it came gzip-compressed, refused
+    (validate.Refused) beyond the input limit (KUBECTL_DS_MAX_INPUT, counted after inflating) or
+    when it inflates more than GZIP_MAX_RATIO times its size: a gzip bomb is cut off early, never
+    held whole in memory."""
+    from kubectl_ds.source import validate
+    limit = validate.max_input() if limit is None else limit
+    too_big = validate.Refused(f"larger than {validate._size(limit)}, the input limit "
+                               "(KUBECTL_DS_MAX_INPUT raises it)")
+    headers = getattr(resp, "headers", None) or {}
+    encoding = str(headers.get("Content-Encoding") or "identity").strip().lower()
+    if not hasattr(resp, "stream"):   # not a urllib3 response (a test double): as it was read
+        data = resp.data
+        if len(data) > limit:
+            raise too_big
+        return data
+    if encoding in ("identity", ""):
+        chunks: List[bytes] = []
+        size = 0
+        for chunk in resp.stream(_READ, decode_content=False):
+            size += len(chunk)
+            if size > limit:
+                raise too_big
+            chunks.append(chunk)
+        return b"".join(chunks)
+    if encoding not in ("gzip", "x-gzip"):
+        raise validate.Refused(f"it is encoded as {encoding!r}, which was not asked for")
+    try:
+        return _inflate(resp.stream(_READ, decode_content=False), limit, too_big)
+    except zlib.error as err:
+        raise validate.Refused(f"its gzip compression is corrupt ({err})") from None
+
+
+def _inflate(stream, limit: int, too_big: Exception) -> bytes:
+    """The gzip chunks of `stream` inflated one by one, never more than `limit` bytes in all."""
+    from kubectl_ds.source import validate
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)   # the gzip wrapper
+    chunks: List[bytes] = []
+    size = taken = 0
+    for chunk in stream:
+        taken += len(chunk)
+        data = chunk
+        while data and not inflate.eof:
+            out = inflate.decompress(data, limit + 1 - size)
+            size += len(out)
+            if size > limit:
+                raise too_big
+            if size > GZIP_RATIO_FROM and size > GZIP_MAX_RATIO * taken:
+                raise validate.Refused(f"it inflates more than {GZIP_MAX_RATIO} times its compressed "
+                                       "size (a gzip bomb?)")
+            chunks.append(out)
+            data = inflate.unconsumed_tail
+    chunks.append(inflate.flush())
+    if not inflate.eof:
+        raise validate.Refused("its gzip compression ends early")
+    return b"".join(chunks)
+
 def _within(deadline: float, send: Callable) -> _Body:
     """Run send((connect, read) timeouts) and read the whole body in a worker thread; give up at
     `deadline` (the worker's socket is shut, or it ends at its own per-read timeout)."""
@@ -329,7 +488,7 @@ def _within(deadline: float, send: Callable) -> _Body:
             left = max(deadline - time.monotonic(), 0.01)
             # a (connect, read) pair: clients before 36 ignore a float timeout (they test for int)
             resp = box["resp"] = send((left, left))
-            box["body"] = _Body(resp.data)
+            box["body"] = _Body(read_body(resp))
         except BaseException as err:  # noqa: BLE001 - handed to the caller as is
             box["error"] = err
         finally:
@@ -389,6 +548,41 @@ class _NotFoundSignal(Exception):
     def __init__(self, status: bool = True):
         super().__init__()
         self.status = status   # the 404 came with a Kubernetes Status (the object does not exist)
+
+
+_GC_LOCK = threading.Lock()
+_GC_PAUSES = [0, False]   # lists running with the collector paused; whether it was enabled before
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """The cyclic garbage collector paused while a list is read, and what was read left out of its
+    later passes (gc.freeze). Parsed JSON holds no cycles (reference counting frees it), but every
+    few hundred new dicts the collector walks the young ones, and now and then every tracked object:
+    on 5,000 nodes and their pods, a third of the CPU of `diff` went to passes that found nothing."""
+    with _GC_LOCK:
+        if _GC_PAUSES[0] == 0:
+            _GC_PAUSES[1] = gc.isenabled()
+            gc.disable()
+        _GC_PAUSES[0] += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _GC_PAUSES[0] -= 1
+            if _GC_PAUSES[0] == 0:
+                gc.freeze()   # long-lived from here on: never walked again (still freed when unused)
+                if _GC_PAUSES[1]:
+                    gc.enable()
+
+
+def _kept(resource: str, items: List[dict]) -> List[dict]:
+    """What is kept of a LIST page's items: nodes and pods projected to the fields the core reads
+    (source/projection.py), anything else slimmed."""
+    from kubectl_ds.source import projection
+    if resource in projection.RESOURCES and projection.enabled():
+        return projection.project(resource, items)
+    return _slim(items)
 
 
 def _slim(items: List[dict]) -> List[dict]:

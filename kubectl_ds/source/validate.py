@@ -247,8 +247,17 @@ def _compile(kind: str, shape: Dict[str, Any]) -> Callable[[dict], Optional[Tupl
     return scope[f"check_{kind}"]
 
 
-_CHECKS = {kind: _compile(kind, shape) for kind, shape in SHAPES.items()}
-KINDS = tuple(_CHECKS)
+# compiled on a kind's first check, not at import: each is ~1-13 ms of every run's start, and most
+# commands read a few of the kinds (two threads compiling the same kind at once is harmless)
+_CHECKS: Dict[str, Callable[[dict], Optional[Tuple[str, str]]]] = {}
+KINDS = tuple(SHAPES)
+
+
+def _check_of(kind: str) -> Optional[Callable[[dict], Optional[Tuple[str, str]]]]:
+    fn = _CHECKS.get(kind)
+    if fn is None and kind in SHAPES:
+        fn = _CHECKS[kind] = _compile(kind, SHAPES[kind])
+    return fn
 
 
 def describe(obj: dict, kind: str) -> str:
@@ -263,7 +272,7 @@ def describe(obj: dict, kind: str) -> str:
 def problem(obj: Any, kind: str) -> Optional[str]:
     """What is wrong with `obj` as a `kind` ("spec.taints is not a list"), or None (also for a kind
     the core does not read)."""
-    check_kind = _CHECKS.get(kind)
+    check_kind = _check_of(kind)
     if check_kind is None:
         return None
     if obj.__class__ is not dict:

@@ -87,8 +87,9 @@ def test_a_short_retry_after_is_honoured_within_the_bound(run_cli, fakeapi, tmp_
     t0 = time.monotonic()
     run_cli("why", "n1", "--kubeconfig", fakeapi.kubeconfig(tmp_path), "--request-timeout", "5", expect=None)
     assert time.monotonic() - t0 >= 1.0
-    node_gets = [p for _, _, p in fakeapi.requests if p.startswith("/api/v1/nodes/n1")]
-    assert len(node_gets) == 2   # refused once, then answered
+    # why's reads go out at once: whichever reached the server first was refused once, then answered
+    reads = [p for _, _, p in fakeapi.requests if p.startswith(("/api/", "/apis/"))]
+    assert len(reads) == len(set(reads)) + 1
 
 
 def test_a_plain_404_on_version_is_not_an_apiserver(run_cli, fakeapi, tmp_path):

@@ -127,6 +127,7 @@ def from_live(live, namespace: Optional[str], progress: Progress) -> Tuple[List[
     notes: List[str] = []
     items: List[dict] = []
     read: Dict[str, int] = {}
+    live.projected = False   # whole objects (less managedFields): a dump outlives this version
 
     def add(kind: str, api_version: str, objs: List[dict]) -> None:
         for o in objs:

@@ -85,10 +85,12 @@ def context_names(kubeconfig: Optional[str]) -> List[str]:
     """The context names of the kubeconfig (or $KUBECONFIG's files merged, as kubectl reads them)."""
     from kubectl_ds.source.client import load
     load()
-    from kubernetes.config.kube_config import KUBE_CONFIG_DEFAULT_LOCATION, KubeConfigMerger
+    from kubernetes.config.kube_config import KUBE_CONFIG_DEFAULT_LOCATION
+
+    from kubectl_ds.source.live import merged_kubeconfig
     where = kubeconfig or KUBE_CONFIG_DEFAULT_LOCATION
     try:
-        merged = KubeConfigMerger(where).config
+        merged = merged_kubeconfig(kubeconfig).config
     except Exception as err:  # noqa: BLE001 - any failure to read it is one line
         raise DsError(f"cannot read the kubeconfig {where}: {err}") from None
     contexts = merged.value.get("contexts") if merged is not None else None

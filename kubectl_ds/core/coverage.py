@@ -175,7 +175,9 @@ def _transient(node: Mapping, problem: str, verdict_of, tolerations: Sequence[Ma
             return None
     else:
         keep = [t for t in get_in(node, "spec", "taints", default=()) if tt.transient(t) is None]
-        stripped = dict(node, spec=dict(node.get("spec") or {}, taints=keep))
+        # the node without them: what placement reads (metadata, spec, status), not a copy of all
+        stripped = {"metadata": node.get("metadata"), "spec": dict(node.get("spec") or {}, taints=keep),
+                    "status": node.get("status")}
         if not verdict_of(stripped).should_run:
             return None
         found = tt.untolerated_taints(found, tolerations, (tt.NO_SCHEDULE, tt.NO_EXECUTE)) or found

@@ -47,6 +47,9 @@ _READ = 1 << 16                     # bytes read off the socket at a time
 
 class LiveSource:
     concurrent_reads = True   # its reads may run on threads at once (commands/why.py)
+    # listed nodes and pods cut to the fields the core reads (source/projection.py); `dump` turns
+    # it off: a dump outlives this version, whose successors may read more of each object
+    projected = True
 
     def __init__(self, api_client, default_namespace: str = "default", request_timeout: float = 30.0):
         self.api_client = api_client
@@ -213,7 +216,7 @@ class LiveSource:
         while True:
             page = self._call(fn, "list", kind, namespace, limit=PAGE_SIZE, _continue=cont,
                               **{k: v for k, v in selectors.items() if v})
-            items.extend(_kept(kind, page.get("items") or []))
+            items.extend(_kept(kind, page.get("items") or [], self.projected))
             rv = (page.get("metadata") or {}).get("resourceVersion", rv)
             cont = (page.get("metadata") or {}).get("continue")
             if not cont:
@@ -252,7 +255,7 @@ class LiveSource:
         items: List[dict] = []
         with _gc_paused():
             for page in self._pages(fn, resource, namespace, **kwargs):
-                items.extend(_kept(resource, page.get("items") or []))
+                items.extend(_kept(resource, page.get("items") or [], self.projected))
         return items
 
     def _get(self, fn: Callable, verb: str, resource: str, obj_name: str, **kwargs) -> dict:
@@ -576,11 +579,11 @@ def _gc_paused():
                     gc.enable()
 
 
-def _kept(resource: str, items: List[dict]) -> List[dict]:
+def _kept(resource: str, items: List[dict], project: bool = True) -> List[dict]:
     """What is kept of a LIST page's items: nodes and pods projected to the fields the core reads
-    (source/projection.py), anything else slimmed."""
+    (source/projection.py) unless `project` is off, anything else slimmed."""
     from kubectl_ds.source import projection
-    if resource in projection.RESOURCES and projection.enabled():
+    if project and resource in projection.RESOURCES and projection.enabled():
         return projection.project(resource, items)
     return _slim(items)
 
@@ -658,13 +661,36 @@ def _quiet_logging() -> None:
         logger.propagate = False
 
 
+_KUBECONFIGS: Dict[tuple, object] = {}
+_KUBECONFIGS_LOCK = threading.Lock()
+
+
+def merged_kubeconfig(path: Optional[str]):
+    """The kubeconfig's files merged as the client merges them (KubeConfigMerger: --kubeconfig,
+    else $KUBECONFIG's files, else ~/.kube/config), parsed once per process while no file changes:
+    fleet mode opens one client per context from the same files."""
+    from kubernetes.config.kube_config import KUBE_CONFIG_DEFAULT_LOCATION, KubeConfigMerger
+    where = path or KUBE_CONFIG_DEFAULT_LOCATION
+    stamp: List[Tuple[str, Optional[int]]] = []
+    for name in (os.path.expanduser(p) for p in where.split(os.pathsep) if p):
+        try:
+            stamp.append((name, os.stat(name).st_mtime_ns))
+        except OSError:
+            stamp.append((name, None))
+    key = (where, tuple(stamp))
+    with _KUBECONFIGS_LOCK:
+        merged = _KUBECONFIGS.get(key)
+        if merged is None:
+            merged = _KUBECONFIGS[key] = KubeConfigMerger(where)
+    return merged
+
+
 def _load_kubeconfig(path: Optional[str], context: Optional[str], timeout: float):
     """The client Configuration of a kubeconfig, as `config.new_client_from_config` makes it, except
     that its exec credential plugin runs under `timeout` and its failure is an error (_Loader)."""
     from kubernetes.client.configuration import Configuration
     from kubernetes.config.config_exception import ConfigException
-    from kubernetes.config.kube_config import KUBE_CONFIG_DEFAULT_LOCATION, KubeConfigMerger
-    merged = KubeConfigMerger(path or KUBE_CONFIG_DEFAULT_LOCATION)
+    merged = merged_kubeconfig(path)
     if merged.config is None:
         raise ConfigException("Invalid kube-config file. No configuration found.")
     loader = _loader_class()(config_dict=merged.config, config_base_path=None, active_context=context,

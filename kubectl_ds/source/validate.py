@@ -72,7 +72,7 @@ _POD_SPEC = {
     "volumes": [{"name": STR, "hostPath": {"path": STR}}],
     "hostNetwork": BOOL, "hostPID": BOOL, "hostIPC": BOOL, "hostUsers": BOOL,
     "overhead": QUANTITIES, "resources": _RESOURCES, "runtimeClassName": STR, "priorityClassName": STR,
-    "restartPolicy": STR}
+    "priority": INT, "preemptionPolicy": STR, "restartPolicy": STR}
 _TEMPLATE = {"metadata": {"labels": STR_MAP, "annotations": STR_MAP}, "spec": _POD_SPEC}
 _CONDITIONS = [{"type": STR, "status": STR, "reason": STR, "message": STR,
                 "lastTransitionTime": STR, "lastHeartbeatTime": STR}]
@@ -102,7 +102,7 @@ SHAPES: Dict[str, Dict[str, Any]] = {
                    "updatedNumberScheduled": INT, "numberUnavailable": INT, "conditions": _CONDITIONS}},
     "Pod": {
         "spec": _POD_SPEC,
-        "status": {"phase": STR, "reason": STR, "message": STR, "conditions": _CONDITIONS,
+        "status": {"phase": STR, "reason": STR, "message": STR, "conditions": _CONDITIONS, "startTime": STR,
                    "containerStatuses": _CONTAINER_STATUSES, "initContainerStatuses": _CONTAINER_STATUSES,
                    "resources": _RESOURCES, "allocatedResources": QUANTITIES}},
     "ControllerRevision": {"revision": INT, "data": {"spec": {"template": _TEMPLATE}}},

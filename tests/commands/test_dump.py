@@ -60,6 +60,20 @@ def test_dump_from_the_apiserver_reads_back_with_the_same_answers(run_cli, fakea
         assert _without_source(offline.json()) == _without_source(live.json()), args
 
 
+def test_a_live_dump_keeps_whole_objects(run_cli, fakeapi, tmp_path):
+    """The commands read listed nodes and pods projected; a dump writes them whole (less
+    managedFields): it outlives this version, whose successors may read more of them."""
+    fakeapi.objects["nodes"][0]["status"]["images"] = [{"names": ["registry.example/agent:0.9"], "sizeBytes": 1}]
+    fakeapi.objects["pods"][0]["spec"]["dnsPolicy"] = "ClusterFirst"
+    fakeapi.objects["pods"][0]["metadata"]["managedFields"] = [{"manager": "kubectl"}]
+    out = tmp_path / "dump.json"
+    run_cli("dump", "--kubeconfig", fakeapi.kubeconfig(tmp_path), "--output-file", str(out))
+    items = json.loads(out.read_text())["items"]
+    node = next(i for i in items if i["kind"] == "Node" and i["metadata"]["name"] == "n1")
+    pod = next(i for i in items if i["kind"] == "Pod" and i["spec"].get("dnsPolicy"))
+    assert node["status"]["images"] and "managedFields" not in pod["metadata"]
+
+
 def _without_source(doc: dict) -> dict:
     doc.pop("kubernetesVersionSource")
     return doc

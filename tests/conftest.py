@@ -29,6 +29,23 @@ class Result:
 
 
 @pytest.fixture
+def fakeapi():
+    """A misbehaving-on-demand apiserver on loopback (tests/fakeapi.py), stopped afterwards."""
+    from tests.fakeapi import FakeApi
+    api = FakeApi().start()
+    yield api
+    api.stop()
+
+
+def one_error_line(res) -> str:
+    """The one line a failed run printed on stderr (never a traceback or an internal error)."""
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1, res.stderr
+    assert "internal error" not in res.stderr and "Traceback" not in res.stderr
+    return lines[0]
+
+
+@pytest.fixture
 def run_cli(capsys):
     """Run `kubectl ds ARGS` in-process through main(); fail on an unexpected exit code."""
     def run(*args, expect=0, env=None):

@@ -9,21 +9,7 @@ import time
 
 import pytest
 
-from tests.fakeapi import FakeApi
-
-
-@pytest.fixture
-def fakeapi():
-    api = FakeApi().start()
-    yield api
-    api.stop()
-
-
-def _one_line(res) -> str:
-    lines = res.stderr.splitlines()
-    assert len(lines) == 1, res.stderr
-    assert "Traceback" not in res.stderr and "internal error" not in res.stderr
-    return lines[0]
+from tests.conftest import one_error_line
 
 
 @pytest.mark.parametrize("args", [["why", "n1"], ["diff", "-A"], ["rollout", "agent", "--no-follow"],
@@ -51,7 +37,7 @@ def test_a_gzip_bomb_is_refused_early(run_cli, fakeapi, tmp_path):
     t0 = time.monotonic()
     res = run_cli("why", "n1", "--kubeconfig", fakeapi.kubeconfig(tmp_path), "--request-timeout", "20", expect=2)
     assert time.monotonic() - t0 < 20
-    assert _one_line(res) == ("error: get nodes from the apiserver: the response is refused: it inflates more "
+    assert one_error_line(res) == ("error: get nodes from the apiserver: the response is refused: it inflates more "
                               "than 300 times its compressed size (a gzip bomb?)")
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grown_mb < 200
@@ -62,7 +48,7 @@ def test_the_input_limit_counts_inflated_bytes(run_cli, fakeapi, tmp_path, monke
     monkeypatch.setenv("KUBECTL_DS_MAX_INPUT", "4Mi")
     fakeapi.fault = "gzip-bomb"
     res = run_cli("diff", "-A", "--kubeconfig", fakeapi.kubeconfig(tmp_path), expect=2)
-    assert _one_line(res) == ("error: list daemonsets from the apiserver: the response is refused: larger "
+    assert one_error_line(res) == ("error: list daemonsets from the apiserver: the response is refused: larger "
                               "than 4 MiB, the input limit (KUBECTL_DS_MAX_INPUT raises it)")
 
 
@@ -71,11 +57,11 @@ def test_the_input_limit_applies_to_plain_answers_too(run_cli, fakeapi, tmp_path
     monkeypatch.setenv("KUBECTL_DS_MAX_INPUT", "2000")
     monkeypatch.setenv("KUBECTL_DS_ACCEPT_ENCODING", "identity")
     res = run_cli("diff", "agent", "--kubeconfig", fakeapi.kubeconfig(tmp_path), expect=2)
-    assert _one_line(res) == ("error: list nodes from the apiserver: the response is refused: larger than "
+    assert one_error_line(res) == ("error: list nodes from the apiserver: the response is refused: larger than "
                               "1.95312 KiB, the input limit (KUBECTL_DS_MAX_INPUT raises it)")
 
 
 def test_an_unknown_accept_encoding_setting_is_one_line(run_cli, fakeapi, tmp_path, monkeypatch):
     monkeypatch.setenv("KUBECTL_DS_ACCEPT_ENCODING", "br")
     res = run_cli("why", "n1", "--kubeconfig", fakeapi.kubeconfig(tmp_path), expect=2)
-    assert _one_line(res) == "error: KUBECTL_DS_ACCEPT_ENCODING='br' is not gzip or identity"
+    assert one_error_line(res) == "error: KUBECTL_DS_ACCEPT_ENCODING='br' is not gzip or identity"

@@ -13,24 +13,9 @@ import time
 import pytest
 
 from kubectl_ds.source import watch
-from tests.conftest import ROOT
-from tests.fakeapi import FakeApi
+from tests.conftest import ROOT, one_error_line
 
 LIMIT = 5.0   # seconds: --request-timeout 2 and the run's own work
-
-
-@pytest.fixture
-def fakeapi():
-    api = FakeApi().start()
-    yield api
-    api.stop()
-
-
-def _one_line(res) -> str:
-    lines = res.stderr.splitlines()
-    assert len(lines) == 1, res.stderr
-    assert "internal error" not in res.stderr and "Traceback" not in res.stderr
-    return lines[0]
 
 
 def _timed(run_cli, *args, expect=2):
@@ -63,7 +48,7 @@ def test_every_fault_is_one_line_exit_2_and_bounded(run_cli, fakeapi, tmp_path, 
     fakeapi.fault = fault
     kc = fakeapi.kubeconfig(tmp_path)
     res, wall = _timed(run_cli, "why", "n1", "--kubeconfig", kc, "--request-timeout", "2")
-    assert _one_line(res) == FAULTS[fault].format(url=fakeapi.url)
+    assert one_error_line(res) == FAULTS[fault].format(url=fakeapi.url)
     assert wall < LIMIT
 
 
@@ -71,7 +56,7 @@ def test_trickling_body_is_cut_at_the_request_timeout(run_cli, fakeapi, tmp_path
     """The server sends a byte every 0.2 s: each read succeeds, the whole request does not."""
     fakeapi.fault = "trickle"
     res, wall = _timed(run_cli, "diff", "-A", "--kubeconfig", fakeapi.kubeconfig(tmp_path), "--request-timeout", "1")
-    assert "timed out" in _one_line(res)
+    assert "timed out" in one_error_line(res)
     assert 1.0 <= wall < 3.0
 
 
@@ -79,7 +64,7 @@ def test_items_not_a_list(run_cli, fakeapi, tmp_path):
     """The response's shape is checked at the boundary (source/validate.py): one line naming the list."""
     fakeapi.fault = "items-not-a-list"
     res, _ = _timed(run_cli, "why", "n1", "--kubeconfig", fakeapi.kubeconfig(tmp_path), "--request-timeout", "2")
-    assert "list of items" in _one_line(res)
+    assert "list of items" in one_error_line(res)
 
 
 def test_a_short_retry_after_is_honoured_within_the_bound(run_cli, fakeapi, tmp_path):
@@ -95,20 +80,20 @@ def test_a_short_retry_after_is_honoured_within_the_bound(run_cli, fakeapi, tmp_
 def test_a_plain_404_on_version_is_not_an_apiserver(run_cli, fakeapi, tmp_path):
     fakeapi.fault, fakeapi.fault_version = "404-text", True
     res, _ = _timed(run_cli, "why", "n1", "--kubeconfig", fakeapi.kubeconfig(tmp_path))
-    assert _one_line(res) == (f"error: the server at {fakeapi.url} answered 404 Not Found for the API path "
+    assert one_error_line(res) == (f"error: the server at {fakeapi.url} answered 404 Not Found for the API path "
                               "(get /version) with a plain page, not a Kubernetes Status: is the kubeconfig's "
                               "server URL an apiserver's?")
 
 
 def test_a_missing_node_is_still_not_found(run_cli, fakeapi, tmp_path):
     res, _ = _timed(run_cli, "why", "nope", "--kubeconfig", fakeapi.kubeconfig(tmp_path))
-    assert _one_line(res) == 'error: node "nope" not found'
+    assert one_error_line(res) == 'error: node "nope" not found'
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-1", "0"])
 def test_request_timeout_must_be_a_positive_number(run_cli, value):
     res = run_cli("why", "n1", "--request-timeout", value, "--kubeconfig", "/nonexistent", expect=2)
-    assert _one_line(res).startswith("error: --request-timeout must be a positive number of seconds")
+    assert one_error_line(res).startswith("error: --request-timeout must be a positive number of seconds")
 
 
 # --- exec credential plugins ---------------------------------------------------------------
@@ -154,14 +139,14 @@ def test_exec_plugin_faults(run_cli, fakeapi, tmp_path, body, said):
     plugin = _plugin(tmp_path, body)
     res, wall = _timed(run_cli, "why", "n1", "--kubeconfig", fakeapi.kubeconfig(tmp_path, user=_exec_user(plugin)),
                        "--request-timeout", "1")
-    assert _one_line(res) == f'error: exec credential plugin "{plugin}" {said}'
+    assert one_error_line(res) == f'error: exec credential plugin "{plugin}" {said}'
     assert wall < 4 and fakeapi.count() == 0
 
 
 def test_a_missing_exec_plugin(run_cli, fakeapi, tmp_path):
     missing = str(tmp_path / "no-such-plugin")
     res, _ = _timed(run_cli, "why", "n1", "--kubeconfig", fakeapi.kubeconfig(tmp_path, user=_exec_user(missing)))
-    assert _one_line(res) == f'error: exec credential plugin "{missing}" was not found ' \
+    assert one_error_line(res) == f'error: exec credential plugin "{missing}" was not found ' \
                              "(kubeconfig users[].user.exec.command)"
 
 
@@ -195,7 +180,7 @@ def test_a_plugin_file_busy_for_good_is_one_line(run_cli, fakeapi, tmp_path, moc
     plugin = _plugin(tmp_path, "exit 0\n")
     mocker.patch("kubectl_ds.source.live.subprocess.run", side_effect=OSError(errno.ETXTBSY, "Text file busy"))
     res, wall = _timed(run_cli, "why", "n1", "--kubeconfig", fakeapi.kubeconfig(tmp_path, user=_exec_user(plugin)))
-    assert _one_line(res) == f'error: exec credential plugin "{plugin}" cannot be run: Text file busy'
+    assert one_error_line(res) == f'error: exec credential plugin "{plugin}" cannot be run: Text file busy'
     assert wall < 4 and fakeapi.count() == 0
 
 
@@ -223,7 +208,7 @@ def test_rollout_gives_up_after_consecutive_failures(run_cli, fakeapi, tmp_path,
     monkeypatch.setattr(watch, "BACKOFF", watch.Backoff(start=0.01, cap=0.05, limit=4))
     fakeapi.fault = "watch-410"
     res, wall = _timed(run_cli, "rollout", "agent", "-n", "default", "--kubeconfig", fakeapi.kubeconfig(tmp_path))
-    line = _one_line(res)
+    line = one_error_line(res)
     assert line.startswith("error: watch of ") and line.endswith(
         " failed 4 times in a row (the last: 410 Gone: too old resource version: 200 (300)); giving up")
     assert wall < LIMIT

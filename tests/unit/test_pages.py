@@ -7,14 +7,6 @@ import pytest
 
 from kubectl_ds.source.live import PAGE_SIZE, LiveSource, _continue_in
 from tests import builders as b
-from tests.fakeapi import FakeApi
-
-
-@pytest.fixture
-def fakeapi():
-    api = FakeApi().start()
-    yield api
-    api.stop()
 
 
 @pytest.mark.parametrize("metadata_last", [False, True])

@@ -21,7 +21,6 @@ from kubectl_ds.source.live import LiveSource
 from kubectl_ds.source.snapshot import SnapshotSource
 from tests import builders as b
 from tests.conftest import EXAMPLE, FIXED_NOW
-from tests.fakeapi import FakeApi
 from tests.unit.recording import FORMATS, RUNS, record_paths
 
 
@@ -123,13 +122,6 @@ def test_a_node_loses_its_image_list():
     [cut] = projection.project("nodes", [node])
     assert "images" not in cut["status"] and "addresses" not in cut["status"]
     assert cut["status"]["allocatable"] == node["status"]["allocatable"] and cut["spec"] == node["spec"]
-
-
-@pytest.fixture
-def fakeapi():
-    api = FakeApi().start()
-    yield api
-    api.stop()
 
 
 def test_the_live_source_projects_listed_nodes_and_pods_only(fakeapi, tmp_path, monkeypatch):

@@ -8,16 +8,8 @@ import pytest
 
 from kubectl_ds.source.live import LiveSource
 from tests import builders as b
-from tests.fakeapi import FakeApi
 
 DELAY = 0.4
-
-
-@pytest.fixture
-def fakeapi():
-    api = FakeApi().start()
-    yield api
-    api.stop()
 
 
 def _starts(api):

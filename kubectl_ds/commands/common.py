@@ -130,3 +130,29 @@ def no_daemonsets(opts: Options, where: Optional[str], scope: str = "") -> bool:
     scope = scope or (f"in namespace {where}" if where else "in any namespace")
     warn(f"No DaemonSets found {scope}.")
     return True
+
+
+class StatusLine:
+    """One line on a terminal's stderr, redrawn in place (`dump`'s and fleet mode's progress),
+    erased before anything else is printed; with `stream` None (not a terminal), nothing."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.shown = False
+
+    @staticmethod
+    def on_terminal(stream):
+        """A StatusLine on `stream` if it is a terminal, else one that prints nothing."""
+        return StatusLine(stream if getattr(stream, "isatty", lambda: False)() else None)
+
+    def update(self, text: str) -> None:
+        if self.stream is not None:
+            self.stream.write("\r\x1b[K" + text)
+            self.stream.flush()
+            self.shown = True
+
+    def clear(self) -> None:
+        if self.stream is not None and self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.shown = False

@@ -21,7 +21,7 @@ from typing import IO, Callable, Dict, List, Optional, Tuple
 import click
 
 from kubectl_ds import __version__
-from kubectl_ds.commands.common import NON_EMPTY, open_source
+from kubectl_ds.commands.common import NON_EMPTY, StatusLine, open_source
 from kubectl_ds.errors import DsError
 from kubectl_ds.options import global_options, pop_options
 from kubectl_ds.render.common import printable
@@ -47,7 +47,6 @@ KINDS = (("Node", "v1", "nodes"), ("Lease", "coordination.k8s.io/v1", "leases"),
          ("ReplicaSet", "apps/v1", "controllers"), ("Job", "batch/v1", "controllers"),
          ("ReplicationController", "v1", "controllers"), ("Event", "v1", "events"),
          ("DeviceClass", "resource.k8s.io/v1", "deviceclasses"), ("RuntimeClass", "node.k8s.io/v1", "runtimeclasses"))
-NODE_LEASE_NAMESPACE = "kube-node-lease"
 
 
 @click.command(epilog=EXAMPLES)
@@ -65,14 +64,14 @@ def dump(ctx, output_file, anonymize, **kwargs):
         raise DsError(f'dump writes json (the default) or yaml, not "{opts.output}"')
     if opts.selector:
         raise DsError("dump takes every object in scope: -l/--selector is not supported (use -n to narrow it)")
-    progress = Progress(_terminal_stderr())
+    progress = StatusLine.on_terminal(sys.stderr)
     source = open_source(ctx, opts)
     namespace = opts.namespace if opts.namespace else None   # -A is the default: a dump is for a report
     if getattr(source, "by_kind", None) is not None:
         items, server_version, notes = from_snapshot(source, namespace)
     else:
         items, server_version, notes = from_live(source, namespace, progress)
-    progress.done()
+    progress.clear()
     doc = document(items, server_version, notes)
     if anonymize:
         from kubectl_ds.core.anonymize import anonymize_dump
@@ -84,30 +83,6 @@ def dump(ctx, output_file, anonymize, **kwargs):
     where = output_file or "stdout"
     click.echo(printable(f"dumped {counts or 'nothing'} to {where}"
                          + (" (anonymized)" if anonymize else "")), err=True)
-
-
-def _terminal_stderr() -> Optional[IO[str]]:
-    err = sys.stderr
-    return err if getattr(err, "isatty", lambda: False)() else None
-
-
-class Progress:
-    """One line on a terminal's stderr, redrawn as each kind is read; nothing elsewhere."""
-
-    def __init__(self, stream: Optional[IO[str]]):
-        self.stream = stream
-        self.shown = False
-
-    def update(self, text: str) -> None:
-        if self.stream is not None:
-            self.stream.write("\r\x1b[K" + text)
-            self.stream.flush()
-            self.shown = True
-
-    def done(self) -> None:
-        if self.stream is not None and self.shown:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
 
 
 def _optional(read: Callable[[], List[dict]], what: str, notes: List[str]) -> List[dict]:
@@ -122,7 +97,7 @@ def _optional(read: Callable[[], List[dict]], what: str, notes: List[str]) -> Li
         raise
 
 
-def from_live(live, namespace: Optional[str], progress: Progress) -> Tuple[List[dict], Optional[dict], List[str]]:
+def from_live(live, namespace: Optional[str], progress: StatusLine) -> Tuple[List[dict], Optional[dict], List[str]]:
     """Read everything from the apiserver (LiveSource: paginated, each request bounded)."""
     notes: List[str] = []
     items: List[dict] = []
@@ -138,12 +113,12 @@ def from_live(live, namespace: Optional[str], progress: Progress) -> Tuple[List[
         progress.update("dumping: " + ", ".join(f"{n} {plural(k, n)}" for k, n in read.items()))
 
     progress.update("dumping: server version")
-    version_doc, why = live._optional_get("/version", "the server version (/version)")
+    version_doc, why = live.server_version()
     if version_doc is None or not isinstance(version_doc.get("gitVersion"), str):
         notes.append(f"the server version is not in the dump: {why or 'the apiserver reports no gitVersion'}")
         version_doc = None
     add("Node", "v1", live.nodes())
-    add("Lease", "coordination.k8s.io/v1", _optional(lambda: node_leases(live), "node Leases", notes))
+    add("Lease", "coordination.k8s.io/v1", _optional(live.node_leases, "node Leases", notes))
     add("DaemonSet", "apps/v1", live.daemonsets(namespace))
     add("ControllerRevision", "apps/v1", live.revisions(namespace))
     add("Pod", "v1", live.pods(namespace))
@@ -160,13 +135,6 @@ def from_live(live, namespace: Optional[str], progress: Progress) -> Tuple[List[
         notes.append(f"only the namespace {namespace} is dumped: pods of other namespaces on the same nodes "
                      "are not counted in what fits (leave out -n for a whole dump)")
     return items, version_doc, notes
-
-
-def node_leases(live) -> List[dict]:
-    """The nodes' Leases (kube-node-lease), paginated and bounded as every LiveSource list."""
-    from kubectl_ds.source.client import api
-    coordination = api("CoordinationV1Api")(live.api_client)
-    return live._list(coordination.list_namespaced_lease, "leases", NODE_LEASE_NAMESPACE)
 
 
 def from_snapshot(source, namespace: Optional[str]) -> Tuple[List[dict], Optional[dict], List[str]]:

@@ -202,12 +202,11 @@ class _Progress:
     """On a terminal (stderr), one line redrawn while contexts are outstanding; nothing elsewhere."""
 
     def __init__(self, names: Sequence[str], stream):
+        from kubectl_ds.commands.common import StatusLine
         self.outstanding = list(names)
         self.total = len(names)
-        self.stream = stream
-        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.line = StatusLine.on_terminal(stream)
         self.lock = threading.Lock()
-        self.shown = False
 
     def done(self, name: str) -> None:
         with self.lock:
@@ -215,16 +214,10 @@ class _Progress:
         self.clear()
 
     def show(self) -> None:
-        if not self.tty or not self.outstanding:
+        if not self.outstanding:
             return
         waiting = ", ".join(self.outstanding[:3]) + (", ..." if len(self.outstanding) > 3 else "")
-        self.stream.write(f"\r\x1b[K{self.total - len(self.outstanding)}/{self.total} contexts done; "
-                          f"waiting for {waiting}")
-        self.stream.flush()
-        self.shown = True
+        self.line.update(f"{self.total - len(self.outstanding)}/{self.total} contexts done; waiting for {waiting}")
 
     def clear(self) -> None:
-        if self.tty and self.shown:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self.shown = False
+        self.line.clear()

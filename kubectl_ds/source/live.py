@@ -40,6 +40,7 @@ MAX_RETRIES = 10                    # Retry-After retries of one request (client
 # KUBECTL_DS_ACCEPT_ENCODING=identity turns it off (for measuring). A compressed body is inflated
 # as it arrives, within the input limit (validate.max_input) and a ratio no JSON list reaches.
 ACCEPT_ENCODING_ENV = "KUBECTL_DS_ACCEPT_ENCODING"
+NODE_LEASE_NAMESPACE = "kube-node-lease"   # where each node's heartbeat Lease lives
 GZIP_MAX_RATIO = 300                # inflated / compressed bytes beyond which a body is a gzip bomb...
 GZIP_RATIO_FROM = 16 << 20          # ...once it has inflated to this many bytes
 _READ = 1 << 16                     # bytes read off the socket at a time
@@ -97,10 +98,20 @@ class LiveSource:
 
     # --- reads ---------------------------------------------------------------------------
 
+    def server_version(self) -> Tuple[Optional[dict], str]:
+        """The apiserver's /version document (as `kubectl version -o json` prints it as
+        serverVersion), or (None, why) when the server will not say."""
+        return self._optional_get("/version", "the server version (/version)")
+
+    def node_leases(self) -> List[dict]:
+        """The nodes' Leases (namespace kube-node-lease), paginated and bounded as every list."""
+        coordination = api("CoordinationV1Api")(self.api_client)
+        return self._list(coordination.list_namespaced_lease, "leases", NODE_LEASE_NAMESPACE)
+
     def kubernetes_version(self) -> Tuple[Optional[str], str, str]:
         """The apiserver's gitVersion (GET /version, once per run): (text, "server", ""), or
         (None, "default", why) when the server will not say (forbidden, not served, no gitVersion)."""
-        doc, why = self._optional_get("/version", "the server version (/version)")
+        doc, why = self.server_version()
         text = doc.get("gitVersion") if isinstance(doc, dict) else None
         if isinstance(text, str) and text:
             return text, "server", ""

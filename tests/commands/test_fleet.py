@@ -152,3 +152,21 @@ def test_driven_by_kubectl_foreach(run_cli, fleet_kc):
     """kubectl-foreach runs `kubectl ds ... --context=NAME` once per context: the = form is one context."""
     res = run_cli("diff", "--kubeconfig", fleet_kc, "--context=west", expect=1)
     assert "Drift" in res.stdout and "CONTEXT" not in res.stdout
+
+
+def test_progress_line_on_a_terminal_only(run_cli, fleet_kc, monkeypatch):
+    """On a terminal, stderr shows how many contexts are done and which are outstanding, erased
+    before the table; piped (every other test here), nothing of it."""
+    import io
+    import sys
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+    tty = Tty()
+    monkeypatch.setattr(sys, "stderr", tty)
+    run_cli("diff", "--kubeconfig", fleet_kc, "--contexts", "east,west", "--parallel", "1", expect=1)
+    shown = tty.getvalue()
+    assert "\r\x1b[K0/2 contexts done; waiting for east, west" in shown
+    assert "\r\x1b[K1/2 contexts done; waiting for west" in shown
+    assert shown.endswith("\r\x1b[K") and "\x1b" not in shown.replace("\r\x1b[K", "")

@@ -7,26 +7,12 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import shutil
 import subprocess
-from pathlib import Path
 
-import pytest
-
+from tests.dist.conftest import tool
 from tests.e2e.conftest import ds_manifest
 
 CP_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
-
-
-def _kubectl() -> str:
-    for version in ("v1.37.2", "v1.33.13"):
-        path = Path.home() / ".cache" / "kubectl-ds" / "k8s" / version / "bin" / "kubectl"
-        if path.exists():
-            return str(path)
-    found = shutil.which("kubectl")
-    if not found:
-        pytest.skip("no kubectl binary")
-    return found
 
 
 def _answer(res) -> dict:
@@ -88,7 +74,7 @@ def test_kubectl_cluster_info_dump_is_read(scenario, kube, live, kubeconfig, tmp
     scenario.sync_nodes()
     scenario.daemonset(ds_manifest("agent"))
     kube.wait_settled(ns, "agent")
-    kubectl = _kubectl()
+    kubectl = tool("kubectl")   # the control plane's own (hack/cluster.sh bin); missing fails
     env = dict(os.environ, KUBECONFIG=kubeconfig)
     stream = subprocess.run([kubectl, "cluster-info", "dump", "--namespaces", ns], env=env, capture_output=True,
                             check=True, timeout=120).stdout

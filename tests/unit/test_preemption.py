@@ -168,3 +168,16 @@ def test_why_cli_text_and_json(run_cli, tmp_path):
     p = doc["daemonsets"][0]["preemption"]
     assert (p["possible"], p["reason"], p["priority"]) == (False, "NoLowerPriorityPods", 0)
     assert [v["name"] for v in p["withSystemNodeCritical"]["victims"]] == ["filler"]
+
+
+@pytest.mark.parametrize("minor, victim", [(33, "small"), (34, "pod-level"), (37, "pod-level")])
+def test_victims_follow_the_minors_fit(minor, victim):
+    """The victims are chosen with the fit of the cluster's minor: a neighbour with pod-level
+    requests (800m, its containers 100m) weighs 100m on 1.33 and 800m from 1.34, so a different
+    pod has to go for the 500m daemon pod on a 900m node."""
+    _, pod = _daemon(priority=1000, cls="agents")
+    big = _pod("pod-level", "100m", priority=0, started="2026-11-01T09:00:00Z")   # the more important
+    big["spec"]["resources"] = {"requests": {"cpu": "800m"}}
+    small = _pod("small", "400m", priority=0, started="2026-11-01T11:00:00Z")
+    got = pre.analyse(pod, b.node("n1", cpu="900m"), [big, small], b.fit_ctx(minor), NOW)
+    assert got.outcome.possible and [v.name for v in got.outcome.victims] == [victim]
